@@ -1,0 +1,42 @@
+# Raftline. A fresh clone needs only Node 20 and npm: every target installs what it needs first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.install-stamp
+
+.PHONY: help install build typecheck lint test demo sim bench clean
+
+help:
+	@echo "make demo   - build and run the demo (a broker: start, health, how to reach it, stop)"
+	@echo "make test   - lint + typecheck + all specs"
+	@echo "make sim    - run the simulator's scenarios"
+	@echo "make bench  - benchmarks (not part of make test)"
+
+# npm ci only when package-lock.json changed since the last install.
+$(NPM_STAMP): package-lock.json package.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NPM_STAMP)
+
+install: $(NPM_STAMP)
+
+build: install
+	node scripts/build.mjs
+
+typecheck: install
+	npx tsc --noEmit -p tsconfig.json
+
+lint: install
+	npx eslint .
+
+test: install lint typecheck build
+	npx ava
+
+demo: build
+	bash scripts/demo.sh
+
+sim: build
+	node dist/sim.js --help
+
+bench: build
+
+clean:
+	rm -rf dist data .sim-out

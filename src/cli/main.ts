@@ -1,0 +1,3 @@
+// Entry point of the `raftline` command. (Foundation in progress.)
+console.error('raftline: no commands yet');
+process.exit(2);
