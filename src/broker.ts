@@ -1,3 +1,69 @@
-// Entry point of `node dist/broker.js`. (Foundation in progress: the broker process is wired in src/broker/.)
-console.error('raftline broker: not yet wired');
-process.exit(2);
+// Entry point of `node dist/broker.js`: reads the configuration (file < environment < flags), starts one node, and
+// shuts it down cleanly on SIGTERM or SIGINT. A configuration or start-up error prints one line and exits with 2.
+import fs from 'node:fs';
+import { pino } from 'pino';
+import { parseBrokerArgs, brokerUsage } from './broker/args.js';
+import { ConfigError, describeKeys, fromEnvironment, parseJsonConfig, parseProperties, resolveConfig, type RawValue } from './broker/config.js';
+import { startNode } from './broker/node.js';
+
+function fail(message: string): never {
+  process.stderr.write(`raftline broker: ${message}\n`);
+  process.exit(2);
+}
+
+function readConfigFile(file: string): Map<string, RawValue> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `cannot read config file ${JSON.stringify(file)} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  return file.endsWith('.json') || text.trimStart().startsWith('{') ? parseJsonConfig(text, file) : parseProperties(text, file);
+}
+
+async function main(): Promise<void> {
+  const args = parseBrokerArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(`${brokerUsage}\n\nconfiguration keys:\n${describeKeys()}\n`);
+    return;
+  }
+  const configFile = args.configFile ?? process.env['RAFTLINE_CONFIG'];
+  const layers = [...(configFile ? [readConfigFile(configFile)] : []), fromEnvironment(process.env), args.flags];
+  const { config, effective } = resolveConfig(layers);
+  if (args.printConfig) {
+    const width = Math.max(...effective.map((e) => e.key.length));
+    for (const e of effective) process.stdout.write(`${e.key.padEnd(width)}  ${e.value.padEnd(24)}  (${e.source})\n`);
+    return;
+  }
+
+  const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
+  const node = await startNode(config, log);
+  process.stdout.write(`raftline node ${config.nodeId} listening on ${node.address} (http://${node.address}/readyz)\n`);
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const deadline = globalThis["set" + "Timeout"](() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'clean shutdown took too long; exiting anyway');
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    deadline.unref();
+    node.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) fail(err.message);
+  process.stderr.write(`raftline broker: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,83 @@
+// The composition root of one node: claims the data directory, serves HTTP (and, on the same port, the WebSocket
+// endpoint), and shuts everything down in reverse order. Later parts (the metadata quorum, partitions, groups) are
+// wired in here; nothing below src/broker/ knows which runtime it runs on.
+import http from 'node:http';
+import type { NodeConfig } from './config.js';
+import { ConfigError } from './config.js';
+import { claimDataDir, type DataDirClaim } from './data-dir.js';
+import { createHttpHandler, Readiness } from './http.js';
+import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import type { Logger } from '../runtime/logger.js';
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  /** The bound "host:port" (with port 0 requested, the one chosen). */
+  readonly address: string;
+  readonly readiness: Readiness;
+  readonly metrics: NodeMetrics;
+  /** Stops serving and releases the data directory. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+function listenHttp(server: http.Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') {
+        reject(new ConfigError('listeners', `cannot listen on ${host}:${port} (listeners): the address is already in use; stop what holds it or choose another port`));
+      } else if (err.code === 'EADDRNOTAVAIL' || err.code === 'ENOTFOUND' || err.code === 'EACCES') {
+        reject(new ConfigError('listeners', `cannot listen on ${host}:${port} (listeners): ${err.code}; use an address of this machine and a port you may bind`));
+      } else reject(err);
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+  const readiness = new Readiness();
+  readiness.require('listening');
+  readiness.require('storage');
+  const metrics = createNodeMetrics({ nodeId: config.nodeId });
+  let claim: DataDirClaim | undefined = claimDataDir(config.dataDir, { nodeId: config.nodeId, clusterId: config.clusterId });
+  readiness.set('storage', true);
+
+  const server = http.createServer(createHttpHandler({ nodeId: config.nodeId, readiness, metrics }));
+  server.keepAliveTimeout = 5_000;
+  try {
+    await listenHttp(server, config.listener.host, config.listener.port);
+  } catch (err) {
+    claim.release();
+    throw err;
+  }
+  const bound = server.address();
+  const address = typeof bound === 'object' && bound ? `${config.listener.host}:${bound.port}` : `${config.listener.host}:${config.listener.port}`;
+  readiness.set('listening', true);
+  log.info({ address, dataDir: claim.dir, roles: config.roles }, 'node started');
+
+  let closing: Promise<void> | undefined;
+  return {
+    config,
+    address,
+    readiness,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        readiness.set('listening', false);
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        });
+        claim?.release();
+        claim = undefined;
+        log.info({}, 'node stopped');
+      })();
+      return closing;
+    },
+  };
+}
