@@ -40,3 +40,14 @@ export const nodesMax = 1024;
 export const partitionsPerTopicMax = 100_000;
 /** Topic name length (Kafka's limit). */
 export const topicNameBytesMax = 249;
+
+// Real network (src/runtime/real/network.ts)
+/** After `send` reported backpressure, onDrain fires once buffered outbound bytes fall to this low-water mark. */
+export const connectionDrainBytesLow = 1 * MiB;
+/** Frames a paused connection holds that the transport had already read before the pause took effect (one socket
+ * read at most: tens of thousands of tiny frames); more closes the connection as a protocol error. */
+export const pausedFramesMax = 65_536;
+/** How long a client waits for the WebSocket handshake before the connection closes with by:'error'. */
+export const connectTimeoutMs = 10_000;
+/** After a local close, how long the closing handshake may take before the socket is destroyed. */
+export const closeGraceMs = 2_000;
