@@ -1,10 +1,10 @@
 // Entry point of `node dist/broker.js`: reads the configuration (file < environment < flags), starts one node, and
 // shuts it down cleanly on SIGTERM or SIGINT. A configuration or start-up error prints one line and exits with 2.
 import fs from 'node:fs';
-import { pino } from 'pino';
 import { parseBrokerArgs, brokerUsage } from './broker/args.js';
 import { ConfigError, describeKeys, fromEnvironment, parseJsonConfig, parseProperties, resolveConfig, type RawValue } from './broker/config.js';
 import { startNode } from './broker/node.js';
+import { createRealRuntime, realClock } from './runtime/real/index.js';
 
 function fail(message: string): never {
   process.stderr.write(`raftline broker: ${message}\n`);
@@ -36,8 +36,9 @@ async function main(): Promise<void> {
     return;
   }
 
-  const log = pino({ level: config.logLevel, base: { node: config.nodeId } });
-  const node = await startNode(config, log);
+  const runtime = createRealRuntime({ nodeId: config.nodeId, dataDir: config.dataDir, logLevel: config.logLevel });
+  const log = runtime.log;
+  const node = await startNode(config, runtime);
   process.stdout.write(`raftline node ${config.nodeId} listening on ${node.address} (http://${node.address}/readyz)\n`);
 
   let stopping = false;
@@ -45,11 +46,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
-    const deadline = globalThis["set" + "Timeout"](() => {
+    // A watchdog: a shutdown that hangs must not keep the process alive past shutdown.timeout.ms.
+    const deadline = realClock.setTimeout(() => {
       log.error({ timeoutMs: config.shutdownTimeoutMs }, 'clean shutdown took too long; exiting anyway');
       process.exit(1);
-    }, config.shutdownTimeoutMs);
-    deadline.unref();
+    }, config.shutdownTimeoutMs) as { unref?: () => void };
+    deadline.unref?.();
     node.close().then(
       () => process.exit(0),
       (err: unknown) => {

@@ -7,7 +7,8 @@ import { ConfigError } from './config.js';
 import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { createHttpHandler, Readiness } from './http.js';
 import { createNodeMetrics, type NodeMetrics } from './metrics.js';
-import type { Logger } from '../runtime/logger.js';
+import type { Runtime } from '../runtime/index.js';
+import type { RealNetwork } from '../runtime/real/network.js';
 
 export interface RunningNode {
   readonly config: NodeConfig;
@@ -39,7 +40,8 @@ function listenHttp(server: http.Server, host: string, port: number): Promise<vo
   });
 }
 
-export async function startNode(config: NodeConfig, log: Logger): Promise<RunningNode> {
+export async function startNode(config: NodeConfig, runtime: Runtime & { readonly network: RealNetwork }): Promise<RunningNode> {
+  const log = runtime.log;
   const readiness = new Readiness();
   readiness.require('listening');
   readiness.require('storage');
