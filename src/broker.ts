@@ -39,7 +39,6 @@ async function main(): Promise<void> {
   const runtime = createRealRuntime({ nodeId: config.nodeId, dataDir: config.dataDir, logLevel: config.logLevel });
   const log = runtime.log;
   const node = await startNode(config, runtime);
-  process.stdout.write(`raftline node ${config.nodeId} listening on ${node.address} (http://${node.address}/readyz)\n`);
 
   let stopping = false;
   const stop = (signal: string): void => {
@@ -62,6 +61,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Printed only once the signal handlers are in place: whoever waits for this line may stop the node at once.
+  process.stdout.write(`raftline node ${config.nodeId} listening on ${node.address} (http://${node.address}/readyz)\n`);
 }
 
 main().catch((err: unknown) => {

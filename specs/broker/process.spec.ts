@@ -26,14 +26,14 @@ test.serial('broker: starts, reaches /readyz, and exits 0 on SIGTERM', async (t)
   t.false(fs.existsSync(path.join(broker.dataDir, '.lock')), 'the data dir lock is released');
 });
 
-test('broker: SIGINT also shuts down cleanly', async (t) => {
+test.serial('broker: SIGINT also shuts down cleanly', async (t) => {
   const broker = await startBroker(t, ['--node-id', '2']);
   await waitForStatus(`http://${broker.address}/readyz`, 200);
   broker.child.kill('SIGINT');
   t.is(await broker.exited, 0);
 });
 
-test('broker: --print-config shows each value with its source', async (t) => {
+test.serial('broker: --print-config shows each value with its source', async (t) => {
   const res = await runBroker(['--node-id', '5', '--override', 'num.partitions=3', '--print-config'], { env: { RAFTLINE_LOG_LEVEL: 'debug' } });
   t.is(res.code, 0);
   t.regex(res.stdout, /^node\.id\s+5\s+\(flag\)$/m);
@@ -43,7 +43,7 @@ test('broker: --print-config shows each value with its source', async (t) => {
   t.regex(res.stdout, /^min\.insync\.replicas\s+1\s+\(default\)$/m);
 });
 
-test('broker: a config file in server.properties form is read', async (t) => {
+test.serial('broker: a config file in server.properties form is read', async (t) => {
   const dir = tempDir('cfg');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'server.properties');
@@ -62,7 +62,7 @@ const exit2: Array<[string, string[], RegExp]> = [
 ];
 
 for (const [name, args, expected] of exit2) {
-  test(`broker: ${name} exits 2 and says what was wrong`, async (t) => {
+  test.serial(`broker: ${name} exits 2 and says what was wrong`, async (t) => {
     const res = await runBroker(args);
     t.is(res.code, 2);
     t.regex(res.stderr, expected);
@@ -70,7 +70,7 @@ for (const [name, args, expected] of exit2) {
   });
 }
 
-test('broker: a port already in use exits 2 naming the address', async (t) => {
+test.serial('broker: a port already in use exits 2 naming the address', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => blocker.close());
@@ -82,7 +82,7 @@ test('broker: a port already in use exits 2 naming the address', async (t) => {
   t.regex(res.stderr, new RegExp(`cannot listen on 127\\.0\\.0\\.1:${port} \\(listeners\\): the address is already in use`));
 });
 
-test('broker: an unwritable data dir exits 2 naming it', async (t) => {
+test.serial('broker: an unwritable data dir exits 2 naming it', async (t) => {
   const dir = tempDir('unwritable');
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const file = path.join(dir, 'a-file');
@@ -92,14 +92,14 @@ test('broker: an unwritable data dir exits 2 naming it', async (t) => {
   t.regex(res.stderr, /log\.dirs=".*a-file\/data" is not a writable directory \(ENOTDIR/);
 });
 
-test('broker: a data dir held by a live node is refused', async (t) => {
+test.serial('broker: a data dir held by a live node is refused', async (t) => {
   const first = await startBroker(t, ['--node-id', '1']);
   const res = await runBroker(['--node-id', '1', '--listeners', '127.0.0.1:0', '--data-dir', first.dataDir]);
   t.is(res.code, 2);
   t.regex(res.stderr, /is in use by another process \(pid \d+\)/);
 });
 
-test('broker: a data dir of another node is refused', async (t) => {
+test.serial('broker: a data dir of another node is refused', async (t) => {
   const first = await startBroker(t, ['--node-id', '1']);
   first.child.kill('SIGTERM');
   t.is(await first.exited, 0);

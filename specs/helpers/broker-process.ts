@@ -78,7 +78,7 @@ export async function startBroker(
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const address = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`broker did not start within ${options.startTimeoutMs ?? 5_000} ms; stderr: ${stderr.join('')}`)), options.startTimeoutMs ?? 5_000);
+    const timer = setTimeout(() => reject(new Error(`broker did not start within ${options.startTimeoutMs ?? 15_000} ms; stderr: ${stderr.join('')}`)), options.startTimeoutMs ?? 15_000);
     let buffered = '';
     child.stdout!.on('data', (d: Buffer) => {
       const text = d.toString();

@@ -1,6 +1,7 @@
 // The node's Prometheus metrics (prom-client), one registry per node so that several nodes in one process (tests,
 // the demo) do not mix their numbers. Request counts and latency per api, bytes in and out, connections, rejected frames.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { WireMetrics } from '../wire/metrics.js';
 
 export interface NodeMetrics {
   readonly registry: Registry;
@@ -51,5 +52,32 @@ export function createNodeMetrics(labels: { nodeId: number }, options: { process
       labelNames: ['path', 'status'],
       registers: [registry],
     }),
+  };
+}
+
+/** The wire edge's metrics hook (src/wire/metrics.ts) implemented over this node's Prometheus registry. */
+export function wireMetricsOf(metrics: NodeMetrics): WireMetrics {
+  return {
+    frameIn(bytes) {
+      metrics.framesIn.inc();
+      metrics.bytesIn.inc(bytes);
+    },
+    frameOut(bytes) {
+      metrics.framesOut.inc();
+      metrics.bytesOut.inc(bytes);
+    },
+    frameRejected(code) {
+      metrics.rejectedFrames.inc({ reason: code });
+    },
+    requestCompleted(api, outcome, latencyMs) {
+      metrics.requests.inc({ api, outcome });
+      metrics.requestSeconds.observe({ api }, latencyMs / 1000);
+    },
+    connectionOpened() {
+      metrics.connections.inc();
+    },
+    connectionClosed() {
+      metrics.connections.dec();
+    },
   };
 }

@@ -6,7 +6,9 @@ import type { NodeConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { createHttpHandler, Readiness } from './http.js';
-import { createNodeMetrics, type NodeMetrics } from './metrics.js';
+import { createNodeMetrics, wireMetricsOf, type NodeMetrics } from './metrics.js';
+import { createRpcServer, nodeHandlers, wireRegistry, type RpcServer } from '../wire/index.js';
+import type { Listener } from '../runtime/network.js';
 import type { Runtime } from '../runtime/index.js';
 import type { RealNetwork } from '../runtime/real/network.js';
 
@@ -16,6 +18,7 @@ export interface RunningNode {
   readonly address: string;
   readonly readiness: Readiness;
   readonly metrics: NodeMetrics;
+  readonly rpc: RpcServer;
   /** Stops serving and releases the data directory. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -51,9 +54,19 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
 
   const server = http.createServer(createHttpHandler({ nodeId: config.nodeId, readiness, metrics }));
   server.keepAliveTimeout = 5_000;
+  const rpc = createRpcServer({
+    registry: wireRegistry,
+    handlers: { ...nodeHandlers(config.nodeId) },
+    log: log.child({ component: 'rpc' }),
+    clock: runtime.clock,
+    metrics: wireMetricsOf(metrics),
+  });
+  // WebSocket and HTTP share the node's one port: upgrades go to the RPC server, plain requests to the endpoints.
+  const wsListener: Listener = runtime.network.attach(server, (connection) => rpc.accept(connection));
   try {
     await listenHttp(server, config.listener.host, config.listener.port);
   } catch (err) {
+    await wsListener.close();
     claim.release();
     throw err;
   }
@@ -68,9 +81,11 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
     address,
     readiness,
     metrics,
+    rpc,
     close() {
       closing ??= (async () => {
         readiness.set('listening', false);
+        await wsListener.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();
