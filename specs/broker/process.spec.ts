@@ -7,11 +7,13 @@ import path from 'node:path';
 import { runBroker, startBroker, tempDir, waitForStatus } from '../helpers/broker-process.js';
 
 test.serial('broker: starts, reaches /readyz, and exits 0 on SIGTERM', async (t) => {
-  const started = Date.now();
   const broker = await startBroker(t, ['--node-id', '1']);
   const ready = await waitForStatus(`http://${broker.address}/readyz`, 200);
-  const startMs = Date.now() - started;
-  t.true(startMs < 2_000, `ready in ${startMs} ms`);
+  // The bound is on the CPU the start-up took, which other specs running beside this one cannot inflate; the wall
+  // time is logged (about 0.25 s on an idle 2-core machine).
+  const [, wallMs, cpuMs] = /started in (\d+) ms, (\d+) ms CPU/.exec(broker.stdout.join('')) ?? [];
+  t.log(`start-up: ${wallMs} ms wall, ${cpuMs} ms CPU`);
+  t.true(Number(cpuMs) < 2_000, `start-up took ${cpuMs} ms of CPU`);
   t.like(JSON.parse(ready.body), { node: 1, ready: true });
   t.is((await waitForStatus(`http://${broker.address}/livez`, 200)).body.trim(), 'ok node 1');
   const metrics = await waitForStatus(`http://${broker.address}/metrics`, 200);
