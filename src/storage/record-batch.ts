@@ -50,6 +50,8 @@ export interface RecordInput {
   headers?: readonly RecordHeaderInput[];
   /** Create time in ms; defaults to the batch's `timestamp`. */
   timestamp?: number;
+  /** Offset relative to the batch's base; defaults to the record's index. Only the compactor sets it (to keep offsets). */
+  offsetDelta?: number;
 }
 
 /** One record as a consumer sees it: key and value are slices of the batch (or of its decompressed body). */
@@ -74,6 +76,9 @@ export interface EncodeBatchOptions {
   isTransactional?: boolean;
   isControl?: boolean;
   timestampType?: TimestampType;
+  /** Kept from an original batch when the compactor re-encodes survivors (defaults: count - 1, first record's time). */
+  lastOffsetDelta?: number;
+  firstTimestamp?: number;
 }
 
 export interface BatchHeader {
@@ -195,8 +200,10 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   if (records.length === 0) throw new RangeError('a batch needs at least one record');
   if (records.length > batchRecordsMax) throw new RaftlineError('RECORD_LIST_TOO_LARGE', `${records.length} records in one batch`);
   const compression = options.compression ?? 'none';
-  const firstTimestamp = records[0]!.timestamp ?? options.timestamp;
+  const firstTimestamp = options.firstTimestamp ?? records[0]!.timestamp ?? options.timestamp;
   let maxTimestamp = firstTimestamp;
+  const lastOffsetDelta = options.lastOffsetDelta ?? records.length - 1;
+  let previousDelta = -1;
   let estimate = 0;
   for (const r of records) estimate += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
   const body = new Writer(estimate);
@@ -209,8 +216,13 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
     one.pos = 0;
     one.buf[0] = 0;
     one.pos = 1; // record attributes: unused, as in Kafka
+    const offsetDelta = r.offsetDelta ?? i;
+    if (!Number.isSafeInteger(offsetDelta) || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
+      throw new RangeError(`offset delta ${offsetDelta} must increase and stay within ${lastOffsetDelta}`);
+    }
+    previousDelta = offsetDelta;
     one.varint(ts - firstTimestamp);
-    one.varint(i);
+    one.varint(offsetDelta);
     one.nullableBytes(r.key);
     one.nullableBytes(r.value);
     const headers = r.headers ?? [];
@@ -239,7 +251,7 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   out.writeInt32BE(options.partitionLeaderEpoch ?? -1, 12);
   out.writeInt8(currentMagic, 16);
   out.writeInt16BE(attributes, 21);
-  out.writeInt32BE(records.length - 1, 23);
+  out.writeInt32BE(lastOffsetDelta, 23);
   writeInt64(out, 27, firstTimestamp);
   writeInt64(out, 35, maxTimestamp);
   writeInt64(out, 43, options.producerId ?? -1);
