@@ -78,7 +78,8 @@ export async function readAll(log: PartitionLog, maxBytes = 300): Promise<Array<
   while (offset < log.logEndOffset) {
     const r = await log.read({ fromOffset: offset, maxBytes });
     if (r.batches === 0) break;
-    out.push(...values(r.bytes));
+    // Like a consumer: a batch may start before the fetch offset; records below it are skipped.
+    out.push(...values(r.bytes).filter(([o]) => o >= offset));
     offset = r.nextOffset;
   }
   return out;

@@ -8,7 +8,7 @@
 import type { Clock } from '../runtime/clock.js';
 import { every } from '../runtime/clock.js';
 import type { Disk } from '../runtime/disk.js';
-import { joinPath } from '../runtime/disk.js';
+import { dirName, joinPath } from '../runtime/disk.js';
 import type { Logger } from '../runtime/logger.js';
 import { RaftlineError } from '../wire/errors.js';
 import { batchBytesMax, compactionKeysMax, logReadBytesMax, segmentOffsetSpanMax } from '../limits.js';
@@ -330,8 +330,8 @@ export class PartitionLog {
     invariant(baseOffset >= old.nextOffset, `roll to ${baseOffset} below the log end ${old.nextOffset}`);
     if (old.isEmpty) {
       // An empty active segment is replaced rather than kept: segments are never empty except the last.
-      this.segments.pop();
       await old.removeFiles();
+      this.segments.pop();
     } else {
       // Like Kafka, a rolled segment is flushed, so recovery after a crash only ever scans the active segment.
       await this.syncGuarded(() => old.file.datasync());
@@ -464,34 +464,49 @@ export class PartitionLog {
    */
   truncateTo(offset: number): Promise<number> {
     return this.exclusive(async () => {
-      this.checkWritable();
-      if (offset >= this.logEndOffset) return this.logEndOffset;
-      if (offset < this.startOffset) {
-        await this.truncateFullyAndStartAtLocked(offset);
-        return this.logEndOffset;
+      try {
+        return await this.truncateToLocked(offset);
+      } finally {
+        // Whatever happened, the epochs in memory never describe offsets the log no longer has.
+        this.epochs.truncateFromEnd(this.logEndOffset);
       }
-      let removed = false;
-      while (this.segments.length > 1 && this.active().baseOffset >= offset) {
-        const seg = this.segments.pop()!;
-        await seg.removeFiles();
-        removed = true;
-      }
-      if (removed) await this.syncGuarded(() => this.disk.syncDir(this.dir));
-      const seg = this.active();
-      const { position, header } = await this.guardRead(() => seg.positionOf(offset));
-      const newEnd = header ? header.baseOffset : seg.nextOffset;
-      await seg.removeIndexes();
-      await seg.truncateToPosition(position, newEnd);
-      await this.syncGuarded(() => seg.file.datasync());
-      if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.saveEpochs();
-      if (this.recoveryPoint > this.logEndOffset) {
-        this.recoveryPoint = this.logEndOffset;
-        await this.saveRecoveryPoint();
-      }
-      this.log.info({ offset, logEndOffset: this.logEndOffset }, 'truncated log');
-      invariant(this.logEndOffset <= offset && this.logEndOffset >= this.startOffset, 'truncation lands within the log');
-      return this.logEndOffset;
     });
+  }
+
+  private async truncateToLocked(offset: number): Promise<number> {
+    this.checkWritable();
+    if (offset >= this.logEndOffset) return this.logEndOffset;
+    if (offset < this.startOffset) {
+      await this.truncateFullyAndStartAtLocked(offset);
+      return this.logEndOffset;
+    }
+    let removed = false;
+    while (this.segments.length > 1 && this.active().baseOffset >= offset) {
+      await this.active().removeFiles();
+      this.segments.pop();
+      removed = true;
+    }
+    if (removed) await this.syncGuarded(() => this.disk.syncDir(this.dir));
+    const seg = this.active();
+    const { position, header } = await this.guardRead(() => seg.positionOf(offset));
+    const newEnd = header ? header.baseOffset : seg.nextOffset;
+    if (newEnd < this.startOffset) {
+      // The batch holding `offset` straddles the log start: cutting it would leave the end below the start.
+      await this.truncateFullyAndStartAtLocked(offset);
+      return this.logEndOffset;
+    }
+    await seg.removeIndexes();
+    await seg.truncateToPosition(position, newEnd);
+    // Memory follows the file at once, so a failure below leaves them agreeing; the disk catches up after.
+    const epochsChanged = this.epochs.truncateFromEnd(this.logEndOffset);
+    const recoveryPointChanged = this.recoveryPoint > this.logEndOffset;
+    if (recoveryPointChanged) this.recoveryPoint = this.logEndOffset;
+    await this.syncGuarded(() => seg.file.datasync());
+    if (epochsChanged) await this.saveEpochs();
+    if (recoveryPointChanged) await this.saveRecoveryPoint();
+    this.log.info({ offset, logEndOffset: this.logEndOffset }, 'truncated log');
+    invariant(this.logEndOffset <= offset && this.logEndOffset >= this.startOffset, 'truncation lands within the log');
+    return this.logEndOffset;
   }
 
   /** Empties the log and restarts it at `offset` (a follower far behind a leader whose log starts later). */
@@ -502,11 +517,25 @@ export class PartitionLog {
   private async truncateFullyAndStartAtLocked(offset: number): Promise<void> {
     this.checkWritable();
     if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad start offset ${offset}`);
-    for (const seg of this.segments) await seg.removeFiles();
+    try {
+      await this.restartAt(offset);
+    } catch (err) {
+      // Half-removed segments under a moved start offset cannot be served safely: offline until reopened.
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    }
+  }
+
+  private async restartAt(offset: number): Promise<void> {
+    // The new start is durable first: should a removal below fail, recovery still drops the segments under it.
+    await this.disk.writeFileAtomic(this.path(logStartOffsetFile), offsetCheckpoint(offset));
+    this.startOffset = offset;
+    while (this.segments.length > 0) {
+      await this.active().removeFiles();
+      this.segments.pop();
+    }
     this.segments = [await Segment.create(this.disk, this.dir, offset, this.clock.now(), this.config.indexIntervalBytes)];
     await this.syncGuarded(() => this.disk.syncDir(this.dir));
-    this.startOffset = offset;
-    await this.disk.writeFileAtomic(this.path(logStartOffsetFile), offsetCheckpoint(offset));
     this.epochs = new LeaderEpochCache();
     await this.saveEpochs();
     this.recoveryPoint = offset;
@@ -530,9 +559,9 @@ export class PartitionLog {
 
   private async advanceStartOffset(offset: number): Promise<void> {
     invariant(offset >= this.startOffset && offset <= this.logEndOffset, `log start ${offset} within [${this.startOffset}, ${this.logEndOffset}]`);
-    this.startOffset = offset;
     // The checkpoint is durable before any file is removed, so a crash never resurrects deleted records as readable.
     await this.disk.writeFileAtomic(this.path(logStartOffsetFile), offsetCheckpoint(offset));
+    this.startOffset = offset;
     if (this.epochs.truncateFromStart(offset)) await this.saveEpochs();
   }
 
@@ -540,8 +569,8 @@ export class PartitionLog {
   private async deleteSegmentsWhile(predicate: (seg: Segment) => boolean): Promise<number> {
     let deleted = 0;
     while (this.segments.length > 1 && predicate(this.segments[0]!)) {
-      const seg = this.segments.shift()!;
-      await seg.removeFiles();
+      await this.segments[0]!.removeFiles();
+      this.segments.shift();
       deleted += 1;
     }
     if (deleted > 0) await this.syncGuarded(() => this.disk.syncDir(this.dir));
@@ -697,7 +726,7 @@ export class PartitionLog {
         await this.syncGuarded(() => this.disk.syncDir(this.dir));
         await seg.file.close();
         seg.file = await this.disk.open(seg.logPath);
-        const r = await seg.recover(false, () => undefined);
+        const r = await seg.recover(false, () => true);
         invariant(r.validBytes === r.fileBytes, 'a cleaned segment is whole');
         await seg.saveIndexes();
         return true;
@@ -731,6 +760,13 @@ export class PartitionLog {
   async recover(): Promise<void> {
     const disk = this.disk;
     await disk.mkdir(this.dir);
+    // The directory's own entry (and its parents', for a fresh log.dirs) must be durable, or a crash can undo it all.
+    for (let d = this.dir; ; ) {
+      const parent = dirName(d);
+      await disk.syncDir(parent);
+      if (parent === '.' || parent === '/' || parent === d) break;
+      d = parent;
+    }
     const names = await disk.list(this.dir);
     for (const name of names) {
       if (name.endsWith('.cleaned') || name.endsWith('.deleted')) await disk.remove(this.path(name));
@@ -751,11 +787,25 @@ export class PartitionLog {
       : new LeaderEpochCache();
     const now = this.clock.now();
     const scannedEpochs: Array<{ epoch: number; startOffset: number }> = [];
-    const onBatch = (h: BatchHeader): void => {
+    const checkpointed = this.epochs;
+    const firstEpochStart = checkpointed.all()[0]?.startOffset ?? 0;
+    const compacted = this.config.cleanupPolicy.includes('compact');
+    // The base offset and leader epoch sit outside the CRC (the leader rewrites them), so recovery checks them
+    // against what must hold: offsets are contiguous unless compaction may have left gaps, and each batch carries the
+    // epoch the checkpoint (always saved before a new epoch's first write) says starts at or before it.
+    const accept = (h: BatchHeader, expectedOffset: number): boolean => {
+      if (h.baseOffset < expectedOffset || (!compacted && h.baseOffset !== expectedOffset)) return false;
+      const first = checkpointed.all()[0];
+      if (first) {
+        // Batches before the first recorded epoch's start lie below the log start offset: no newer than that epoch.
+        const ok = h.baseOffset < firstEpochStart ? h.partitionLeaderEpoch <= first.epoch : h.partitionLeaderEpoch === checkpointed.epochAt(h.baseOffset);
+        if (!ok) return false;
+      }
       const last = scannedEpochs[scannedEpochs.length - 1];
       if (h.partitionLeaderEpoch >= 0 && (!last || h.partitionLeaderEpoch > last.epoch)) {
         scannedEpochs.push({ epoch: h.partitionLeaderEpoch, startOffset: h.baseOffset });
       }
+      return true;
     };
     let truncatedAt: number | undefined;
     for (let i = 0; i < bases.length; i++) {
@@ -770,7 +820,7 @@ export class PartitionLog {
       const next = bases[i + 1];
       const clean = next !== undefined && next <= savedRecoveryPoint && (await seg.loadIndexes());
       if (!clean) {
-        const { validBytes, fileBytes } = await seg.recover(true, onBatch);
+        const { validBytes, fileBytes } = await seg.recover(true, accept);
         if (validBytes < fileBytes) {
           this.log.warn({ segment: base, validBytes, fileBytes }, 'recovery: truncating a torn or corrupt tail');
           await seg.file.truncate(validBytes);

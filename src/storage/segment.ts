@@ -220,10 +220,10 @@ export class Segment {
 
   /**
    * Rebuilds the indexes by scanning the file, checking each batch's length, offsets and (with `verifyCrc`) CRC.
-   * Stops at the first torn, corrupt or out-of-order batch and returns its position (the valid length) and the headers
-   * of the valid batches it saw; the caller truncates there. `onBatch` sees each valid batch in order.
+   * Stops at the first torn, corrupt or out-of-order batch, or the first one `accept` refuses (given the offset the
+   * batch should start at), and returns the valid length; the caller truncates there.
    */
-  async recover(verifyCrc: boolean, onBatch: (h: BatchHeader) => void): Promise<{ validBytes: number; fileBytes: number }> {
+  async recover(verifyCrc: boolean, accept: (h: BatchHeader, expectedOffset: number) => boolean): Promise<{ validBytes: number; fileBytes: number }> {
     const fileBytes = this.file.size();
     this.size = 0;
     this.nextOffset = this.baseOffset;
@@ -254,11 +254,11 @@ export class Segment {
         chunkStart = position;
       }
       if (verifyCrc && !batchCrcMatches(chunk, position - chunkStart, header)) break;
+      if (!accept(header, this.nextOffset)) break;
       this.track(
         { baseOffset: header.baseOffset, lastOffset: header.lastOffset, maxTimestamp: header.maxTimestamp, sizeBytes: header.sizeBytes, partitionLeaderEpoch: header.partitionLeaderEpoch },
         position,
       );
-      onBatch(header);
       position += header.sizeBytes;
     }
     return { validBytes: this.size, fileBytes };
@@ -321,9 +321,13 @@ export class Segment {
     for (const p of [this.indexPath, this.timeIndexPath]) if (await this.disk.exists(p)) await this.disk.remove(p);
   }
 
+  /**
+   * Removes the segment's files, the `.log` first: when that fails nothing changed and the caller keeps the segment;
+   * once it succeeded the segment is gone, and index files left behind by a later failure are removed at next open.
+   */
   async removeFiles(): Promise<void> {
-    await this.file.close();
-    await this.removeIndexes();
     if (await this.disk.exists(this.logPath)) await this.disk.remove(this.logPath);
+    await this.file.close();
+    await this.removeIndexes().catch(() => undefined);
   }
 }
