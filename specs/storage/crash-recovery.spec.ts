@@ -293,3 +293,38 @@ test('storage: regression — a crash after a half-done truncation keeps epochs 
   ]);
   t.pass();
 });
+
+test('storage: regression — records deleted by deleteRecords stay deleted across a crash', async (t) => {
+  await runScenario(373702334, [
+    append,
+    append,
+    { kind: 'append', records: 3, valueBytes: 0, bumpEpoch: false, compression: 'none' },
+    { kind: 'deleteRecords', at: 0.2 },
+    append,
+    { kind: 'read', at: 0, maxBytes: 1 },
+    { kind: 'crash' },
+  ]);
+  await runScenario(285828544, [
+    append,
+    append,
+    { kind: 'deleteRecords', at: 0.5 },
+    { kind: 'crash' },
+    { kind: 'retention' },
+    append,
+    { kind: 'read', at: 0, maxBytes: 1 },
+    { kind: 'truncate', at: 0 },
+  ]);
+  t.pass();
+});
+
+test('storage: regression — a truncation whose sync failed, then a crash, recovers a prefix', async (t) => {
+  await runScenario(113138165, [
+    append,
+    { kind: 'append', records: 5, valueBytes: 102, bumpEpoch: false, compression: 'none' },
+    append,
+    { kind: 'syncFault' },
+    { kind: 'truncate', at: 0 },
+    { kind: 'crash' },
+  ]);
+  t.pass();
+});

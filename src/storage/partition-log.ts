@@ -480,13 +480,12 @@ export class PartitionLog {
       await this.truncateFullyAndStartAtLocked(offset);
       return this.logEndOffset;
     }
-    let removed = false;
+    // Newest first, each removal durable before the next: a crash can then only leave a suffix removed, never a hole.
     while (this.segments.length > 1 && this.active().baseOffset >= offset) {
       await this.active().removeFiles();
       this.segments.pop();
-      removed = true;
+      await this.syncGuarded(() => this.disk.syncDir(this.dir));
     }
-    if (removed) await this.syncGuarded(() => this.disk.syncDir(this.dir));
     const seg = this.active();
     const { position, header } = await this.guardRead(() => seg.positionOf(offset));
     const newEnd = header ? header.baseOffset : seg.nextOffset;
@@ -533,6 +532,7 @@ export class PartitionLog {
     while (this.segments.length > 0) {
       await this.active().removeFiles();
       this.segments.pop();
+      await this.disk.syncDir(this.dir);
     }
     this.segments = [await Segment.create(this.disk, this.dir, offset, this.clock.now(), this.config.indexIntervalBytes)];
     await this.syncGuarded(() => this.disk.syncDir(this.dir));
@@ -562,7 +562,9 @@ export class PartitionLog {
     // The checkpoint is durable before any file is removed, so a crash never resurrects deleted records as readable.
     await this.disk.writeFileAtomic(this.path(logStartOffsetFile), offsetCheckpoint(offset));
     this.startOffset = offset;
-    if (this.epochs.truncateFromStart(offset)) await this.saveEpochs();
+    // Epoch entries describe records the log holds: none start at or past the end (e.g. after deleting everything).
+    const changed = this.epochs.truncateFromStart(offset);
+    if (this.epochs.truncateFromEnd(this.logEndOffset) || changed) await this.saveEpochs();
   }
 
   /** Deletes leading non-active segments while `predicate` holds. */
@@ -812,8 +814,9 @@ export class PartitionLog {
       const base = bases[i]!;
       const seg = await Segment.open(disk, this.dir, base, now, this.config.indexIntervalBytes);
       const prev = this.segments[this.segments.length - 1];
-      if (truncatedAt !== undefined || (prev && base < prev.nextOffset)) {
-        // Everything after a damaged batch, or overlapping what came before, is dropped.
+      const hole = prev !== undefined && (compacted ? base < prev.nextOffset : base !== prev.nextOffset);
+      if (truncatedAt !== undefined || hole) {
+        // Everything after a damaged batch, or not continuing what came before, is dropped.
         await seg.removeFiles();
         continue;
       }
@@ -856,6 +859,7 @@ export class PartitionLog {
       if (e.startOffset < leo && (!latest || e.epoch > latest.epoch)) this.epochs.assign(e.epoch, Math.max(e.startOffset, latest?.startOffset ?? 0));
     }
     this.epochs.truncateFromStart(this.startOffset);
+    this.epochs.truncateFromEnd(leo);
     await this.saveEpochs();
     // Whatever recovery kept is made durable, and the recovery point moves to the end.
     for (const seg of this.segments) await seg.file.datasync();
