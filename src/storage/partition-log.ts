@@ -373,14 +373,25 @@ export class PartitionLog {
       let end = 0;
       let last = -1;
       let count = 0;
-      for (const { header: h, position: p } of this.guardParse(() => [...batchesIn(chunk)])) {
-        if (h.lastOffset >= limit) break;
+      // Walk whole batches; a damaged one ends the read, and is an error only when nothing before it can be served.
+      let p = 0;
+      while (chunk.length - p >= batchHeaderBytes) {
+        let h: BatchHeader;
+        try {
+          h = readBatchHeader(chunk, p);
+        } catch (err) {
+          this.log.error({ position: position + p, segment: seg.baseOffset, err: String(err) }, 'damaged batch header on read; not served');
+          if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `stored batch is damaged: ${String(err)}`, { cause: err });
+          break;
+        }
+        if (p + h.sizeBytes > chunk.length || h.lastOffset >= limit) break;
         if (this.config.verifyCrcOnRead && !batchCrcMatches(chunk, p, h)) {
           this.log.error({ offset: h.baseOffset, segment: seg.baseOffset }, 'corrupt batch on read; not served');
           if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `batch at offset ${h.baseOffset} failed its CRC check`);
           break;
         }
-        end = p + h.sizeBytes;
+        p += h.sizeBytes;
+        end = p;
         last = h.lastOffset;
         count += 1;
       }
