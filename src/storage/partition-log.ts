@@ -365,16 +365,42 @@ export class PartitionLog {
     if (fromOffset >= limit) return empty();
     for (let i = this.segmentIndexFor(fromOffset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
-      const { position, header } = await this.guardRead(() => seg.positionOf(fromOffset));
-      if (!header) continue;
-      if (header.lastOffset >= limit) return empty();
-      const want = options.minOneBatch === false ? maxBytes : Math.max(maxBytes, header.sizeBytes);
-      const chunk = await seg.read(position, want);
+      // One read from a batch boundary at or before the target (the read hint or the sparse index), scanned in
+      // memory; a second read only when the batches to skip or the first batch do not fit in the first.
+      const start = seg.scanStartFor(fromOffset);
+      const slack = this.config.indexIntervalBytes + batchHeaderBytes;
+      const boundary = seg.boundaryWithin(start, start + maxBytes);
+      let chunk = await seg.read(start, boundary > 0 ? boundary - start : maxBytes + slack);
+      let base = start;
+      let p = 0;
+      for (;;) {
+        if (chunk.length - p < batchHeaderBytes) {
+          if (base + p >= seg.size) break;
+          chunk = await seg.read(base + p, maxBytes + slack);
+          base += p;
+          p = 0;
+          if (chunk.length < batchHeaderBytes) throw new RaftlineError('KAFKA_STORAGE_ERROR', `segment ${seg.baseOffset} ends inside a batch header`);
+          continue;
+        }
+        const h = this.guardParse(() => readBatchHeader(chunk, p));
+        if (h.lastOffset >= fromOffset) break;
+        p += h.sizeBytes;
+      }
+      if (base + p >= seg.size) continue;
+      const first = this.guardParse(() => readBatchHeader(chunk, p));
+      if (first.lastOffset >= limit) return empty();
+      const want = options.minOneBatch === false ? maxBytes : Math.max(maxBytes, first.sizeBytes);
+      if (chunk.length - p < Math.min(want, seg.size - base - p)) {
+        chunk = await seg.read(base + p, want);
+      } else {
+        chunk = chunk.subarray(p, p + Math.min(want, chunk.length - p));
+      }
+      const position = base + p;
       let end = 0;
       let last = -1;
       let count = 0;
       // Walk whole batches; a damaged one ends the read, and is an error only when nothing before it can be served.
-      let p = 0;
+      p = 0;
       while (chunk.length - p >= batchHeaderBytes) {
         let h: BatchHeader;
         try {
@@ -396,6 +422,7 @@ export class PartitionLog {
         count += 1;
       }
       if (count === 0) return empty();
+      seg.noteReadEnd(last + 1, position + end);
       return { bytes: chunk.subarray(0, end), batches: count, nextOffset: last + 1, logStartOffset: this.startOffset, logEndOffset: leo };
     }
     return empty();

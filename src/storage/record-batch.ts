@@ -263,15 +263,25 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   return out;
 }
 
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Writes a safe integer as a big-endian two's-complement int64 (two 32-bit halves: no BigInt on the hot path). */
 function writeInt64(b: Buffer, at: number, v: number): void {
   if (!Number.isSafeInteger(v)) throw new RangeError(`int64 field needs a safe integer, got ${v}`);
-  b.writeBigInt64BE(BigInt(v), at);
+  const hi = Math.floor(v / TWO_POW_32);
+  b.writeInt32BE(hi, at);
+  b.writeUInt32BE(v - hi * TWO_POW_32, at + 4);
 }
 
+/** Reads a big-endian int64 that must be a safe integer (|v| < 2^53), else the batch is corrupt. */
 function readInt64(b: Buffer, at: number, field: string): number {
-  const v = b.readBigInt64BE(at);
-  if (v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER)) throw corrupt(`${field} ${v} is out of range`);
-  return Number(v);
+  const hi = b.readInt32BE(at);
+  const lo = b.readUInt32BE(at + 4);
+  // Safe integers have |hi| < 2^21; hi = -2^21 with lo = 0 is -2^53, just outside.
+  if (hi >= 0x20_0000 || hi < -0x20_0000 || (hi === -0x20_0000 && lo === 0)) {
+    throw corrupt(`${field} ${b.readBigInt64BE(at)} is out of range`);
+  }
+  return hi * TWO_POW_32 + lo;
 }
 
 // ---- header, validation, offset assignment ----

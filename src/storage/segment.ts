@@ -167,6 +167,43 @@ export class Segment {
     if (at !== position + bytes.length) throw new Error('segment invariant: batch sizes do not add up to the bytes written');
   }
 
+  /** Where the last read ended: a sequential reader's next offset maps to its position without an index lookup. */
+  private readHint = { offset: -1, position: 0 };
+
+  /** Remembers that the batch starting at `position` holds offsets from `offset` on (called after a read). */
+  noteReadEnd(offset: number, position: number): void {
+    this.readHint = { offset, position };
+  }
+
+  /**
+   * A batch boundary at or before the batch holding `offset`, from the read hint or the sparse index. The caller
+   * scans forward from it (in memory) to the batch it wants.
+   */
+  scanStartFor(offset: number): number {
+    if (offset === this.readHint.offset && this.readHint.position <= this.size) return this.readHint.position;
+    return this.offsetIndex.floorPosition(offset - this.baseOffset);
+  }
+
+  /**
+   * The furthest known batch boundary in (`from`, `limit`]: an indexed batch start or the segment end. Reads end
+   * there, so they fetch no bytes past the last whole batch they can return. 0 when no boundary is known in range.
+   */
+  boundaryWithin(from: number, limit: number): number {
+    if (this.size > from && this.size <= limit) return this.size;
+    const positions = this.offsetIndex.positions;
+    let lo = 0;
+    let hi = this.offsetIndex.length - 1;
+    let found = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! <= limit) {
+        found = positions[mid]!;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found > from ? found : 0;
+  }
+
   /** Position of the batch containing `offset` or the first batch after it; `size` when there is none. */
   async positionOf(offset: number): Promise<{ position: number; header: BatchHeader | undefined }> {
     let position = this.offsetIndex.floorPosition(offset - this.baseOffset);
@@ -201,6 +238,7 @@ export class Segment {
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToPosition(position);
     this.size = position;
+    this.readHint = { offset: -1, position: 0 };
     this.nextOffset = position === 0 ? this.baseOffset : nextOffset;
     this.maxTimestamp = this.timeIndex.length === 0 ? Number.NEGATIVE_INFINITY : this.timeIndex.keys[this.timeIndex.length - 1]!;
     // The time index keeps only some maxima; recompute the exact maximum from the batches after the last entry.
@@ -225,6 +263,7 @@ export class Segment {
    */
   async recover(verifyCrc: boolean, accept: (h: BatchHeader, expectedOffset: number) => boolean): Promise<{ validBytes: number; fileBytes: number }> {
     const fileBytes = this.file.size();
+    this.readHint = { offset: -1, position: 0 };
     this.size = 0;
     this.nextOffset = this.baseOffset;
     this.maxTimestamp = Number.NEGATIVE_INFINITY;
