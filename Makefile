@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install build typecheck lint test demo sim bench clean
+.PHONY: help install build typecheck lint test demo sim bench bench-storage clean
 
 help:
 	@echo "make demo   - build and run the demo (a broker: start, health, how to reach it, stop)"
@@ -36,7 +36,11 @@ demo: build
 sim: build
 	node dist/sim.js --help
 
-bench: build
+bench: build bench-storage
+
+# The partition log against raw fs appends/reads of the same bytes on the same disk (BENCH_STORAGE_MB, BENCH_DIR).
+bench-storage: install
+	node --import tsx bench/storage.ts
 
 clean:
 	rm -rf dist data .sim-out

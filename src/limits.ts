@@ -51,3 +51,21 @@ export const pausedFramesMax = 65_536;
 export const connectTimeoutMs = 10_000;
 /** After a local close, how long the closing handshake may take before the socket is destroyed. */
 export const closeGraceMs = 2_000;
+
+// Storage engine (src/storage/)
+/** Largest segment.bytes: positions in a segment's indexes are unsigned 32-bit, and reads address one segment. */
+export const segmentBytesMax = 2 ** 31 - 1;
+/** Offsets in one segment: index entries hold offsets relative to the segment's base as 32-bit values. */
+export const segmentOffsetSpanMax = 2 ** 31 - 1;
+/** Default segment.ms, retention.ms (7 days) and delete.retention.ms (1 day), as in Kafka. */
+export const segmentMsDefault = 7 * 24 * 3600_000;
+export const retentionMsDefault = 7 * 24 * 3600_000;
+export const deleteRetentionMsDefault = 24 * 3600_000;
+/** How often the recovery point is checkpointed by maintenance (Kafka's log.flush.offset.checkpoint.interval.ms). */
+export const recoveryCheckpointIntervalMsDefault = 60_000;
+/** Largest single read from a log (a fetch's partition max bytes is capped here). */
+export const logReadBytesMax = 64 * MiB;
+/** Distinct keys the compactor holds in memory in one pass; a larger dirty section is cleaned in several passes. */
+export const compactionKeysMax = 1_000_000;
+/** Leader epochs remembered per partition (older entries are dropped with the log prefix they describe). */
+export const leaderEpochEntriesMax = 100_000;

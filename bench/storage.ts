@@ -1,0 +1,175 @@
+// `make bench-storage`: the partition log against the raw file system on the same disk, with the same bytes.
+// For each batch size it appends 1 KiB records in batches of that size through PartitionLog.appendAsLeader, reads
+// them back with consumer-sized reads, then writes and reads the same bytes with plain positional fs calls, and
+// prints both throughputs and their ratio, plus memory as the log grows (the indexes are sparse, so it stays flat).
+// Neither side fsyncs per write (Kafka's default: rely on replication); each ends with one flush, timed separately.
+// Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 sets the bytes per batch size; BENCH_DIR the place)
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { silentLogger } from '../src/runtime/logger.js';
+import type { Clock } from '../src/runtime/clock.js';
+import { openLog } from '../src/storage/partition-log.js';
+import { encodeBatch } from '../src/storage/record-batch.js';
+import { createBenchFsDisk } from './fs-disk.js';
+
+const MiB = 1024 * 1024;
+const totalBytes = Number(process.env.BENCH_STORAGE_MB ?? 256) * MiB;
+const baseDir = process.env.BENCH_DIR ?? join(tmpdir(), `raftline-bench-storage-${process.pid}`);
+const batchSizes = [16 * 1024, 256 * 1024, 1024 * 1024];
+const recordBytes = 1024;
+
+// The benchmark is a host program like the broker's composition root: it may read the real clock.
+const clock: Clock = {
+  now: () => Date.now(),
+  monotonicMs: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+function seconds(startMs: number): number {
+  return (performance.now() - startMs) / 1000;
+}
+
+function mbps(bytes: number, s: number): string {
+  return `${(bytes / MiB / s).toFixed(0).padStart(6)} MiB/s`;
+}
+
+function memMiB(): string {
+  const m = process.memoryUsage();
+  return `rss ${(m.rss / MiB).toFixed(0)} MiB, heap ${(m.heapUsed / MiB).toFixed(0)} MiB`;
+}
+
+/** A pool of distinct producer batches of about `batchBytes`, reused round-robin (the leader rewrites only headers). */
+function makeBatches(batchBytes: number): Buffer[] {
+  const perBatch = Math.max(1, Math.round(batchBytes / recordBytes));
+  const pool: Buffer[] = [];
+  for (let b = 0; b < 8; b++) {
+    const records = Array.from({ length: perBatch }, (_, i) => {
+      const value = Buffer.alloc(recordBytes);
+      for (let k = 0; k < recordBytes; k += 64) value.writeUInt32BE((b * 7919 + i * 31 + k) >>> 0, k);
+      return { key: null, value };
+    });
+    pool.push(encodeBatch({ records, timestamp: Date.now() }));
+  }
+  return pool;
+}
+
+interface Run {
+  appendS: number;
+  flushS: number;
+  readS: number;
+}
+
+/** Appends `count` batches through the partition log, flushes once, and reads everything back as a consumer would. */
+async function logRun(dir: string, pool: Buffer[], count: number, readMax: number, memory: string[]): Promise<Run> {
+  await fs.rm(dir, { recursive: true, force: true });
+  const size = pool[0]!.length;
+  // 1 MiB of 1 KiB records plus framing is just over Kafka's default max.message.bytes; allow 2 MiB batches.
+  const log = await openLog({ disk: createBenchFsDisk(), dir, clock, log: silentLogger, config: { maxMessageBytes: 2 * MiB } });
+  let t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    await log.appendAsLeader(pool[i % pool.length]!, 1);
+    if (i === Math.floor(count / 4) || i === count - 1) {
+      memory.push(`${(((i + 1) * size) / MiB).toFixed(0)} MiB logged: ${memMiB()}, sparse indexes ${(log.indexMemoryBytes / 1024).toFixed(0)} KiB`);
+    }
+  }
+  const appendS = seconds(t0);
+  t0 = performance.now();
+  await log.flush();
+  const flushS = seconds(t0);
+  t0 = performance.now();
+  let offset = 0;
+  let readBytes = 0;
+  while (offset < log.logEndOffset) {
+    const r = await log.read({ fromOffset: offset, maxBytes: readMax });
+    readBytes += r.bytes.length;
+    offset = r.nextOffset;
+  }
+  const readS = seconds(t0);
+  if (readBytes !== count * size) throw new Error(`log read back ${readBytes} bytes, wrote ${count * size}`);
+  await log.close();
+  await fs.rm(dir, { recursive: true, force: true });
+  return { appendS, flushS, readS };
+}
+
+/** The same bytes with plain positional fs writes of the same sizes into one file, one datasync, reads of readMax. */
+async function rawRun(dir: string, pool: Buffer[], count: number, readMax: number): Promise<Run> {
+  await fs.rm(dir, { recursive: true, force: true });
+  await fs.mkdir(dir, { recursive: true });
+  const size = pool[0]!.length;
+  const bytes = count * size;
+  const raw = await fs.open(join(dir, 'data'), 'w+');
+  let t0 = performance.now();
+  let position = 0;
+  for (let i = 0; i < count; i++) {
+    const b = pool[i % pool.length]!;
+    await raw.write(b, 0, b.length, position);
+    position += b.length;
+  }
+  const appendS = seconds(t0);
+  t0 = performance.now();
+  await raw.datasync();
+  const flushS = seconds(t0);
+  t0 = performance.now();
+  let done = 0;
+  const chunk = Math.max(size, Math.floor(readMax / size) * size);
+  while (done < bytes) {
+    const buf = Buffer.allocUnsafe(Math.min(chunk, bytes - done));
+    const { bytesRead } = await raw.read(buf, 0, buf.length, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  const readS = seconds(t0);
+  if (done !== bytes) throw new Error(`raw read back ${done} bytes, wrote ${bytes}`);
+  await raw.close();
+  await fs.rm(dir, { recursive: true, force: true });
+  return { appendS, flushS, readS };
+}
+
+function best(runs: Run[]): Run {
+  return {
+    appendS: Math.min(...runs.map((r) => r.appendS)),
+    flushS: Math.min(...runs.map((r) => r.flushS)),
+    readS: Math.min(...runs.map((r) => r.readS)),
+  };
+}
+
+async function benchOne(batchBytes: number): Promise<{ appendRatio: number; readRatio: number }> {
+  const pool = makeBatches(batchBytes);
+  const size = pool[0]!.length;
+  const count = Math.max(1, Math.floor(totalBytes / size));
+  const bytes = count * size;
+  const readMax = Math.max(size, MiB);
+  const memory: string[] = [];
+  // Interleaved and best of two each, so page-cache writeback of one side's bytes does not penalise only the other.
+  const raws: Run[] = [];
+  const logs: Run[] = [];
+  for (let round = 0; round < 2; round++) {
+    raws.push(await rawRun(join(baseDir, 'raw'), pool, count, readMax));
+    logs.push(await logRun(join(baseDir, 'log'), pool, count, readMax, round === 1 ? memory : []));
+  }
+  const raw = best(raws);
+  const log = best(logs);
+  const appendRatio = raw.appendS / log.appendS;
+  const readRatio = raw.readS / log.readS;
+  console.log(`\nbatch ${(size / 1024).toFixed(1)} KiB x ${count} (${(bytes / MiB).toFixed(0)} MiB of 1 KiB records)`);
+  console.log(`  append  log ${mbps(bytes, log.appendS)}   raw ${mbps(bytes, raw.appendS)}   ratio ${appendRatio.toFixed(2)}   (final flush: log ${(log.flushS * 1000).toFixed(0)} ms, raw ${(raw.flushS * 1000).toFixed(0)} ms)`);
+  console.log(`  read    log ${mbps(bytes, log.readS)}   raw ${mbps(bytes, raw.readS)}   ratio ${readRatio.toFixed(2)}   (reads of up to ${(readMax / 1024).toFixed(0)} KiB)`);
+  for (const m of memory) console.log(`  memory  ${m}`);
+  return { appendRatio, readRatio };
+}
+
+async function main(): Promise<void> {
+  console.log(`raftline storage bench: ${(totalBytes / MiB).toFixed(0)} MiB per batch size in ${baseDir}; targets append >= 0.8x raw, read >= 0.8x raw`);
+  const results: Array<{ appendRatio: number; readRatio: number }> = [];
+  try {
+    for (const size of batchSizes) results.push(await benchOne(size));
+  } finally {
+    await fs.rm(baseDir, { recursive: true, force: true });
+  }
+  const worst = (k: 'appendRatio' | 'readRatio'): number => Math.min(...results.map((r) => r[k]));
+  console.log(`\nworst ratios: append ${worst('appendRatio').toFixed(2)}, read ${worst('readRatio').toFixed(2)} (target 0.80)`);
+}
+
+await main();
