@@ -40,3 +40,13 @@ export const nodesMax = 1024;
 export const partitionsPerTopicMax = 100_000;
 /** Topic name length (Kafka's limit). */
 export const topicNameBytesMax = 249;
+
+// Simulator (sim/)
+/** Live timers in one simulated run; more means something schedules without bound. */
+export const simTimersPendingMax = 1_000_000;
+/** Scheduler steps in one run before it is declared a livelock. */
+export const simStepsMax = 50_000_000;
+/** Faults in one schedule (also the cap of the swarm generator). */
+export const simFaultsMax = 10_000;
+/** Re-runs the shrinker may spend on one failing seed. */
+export const simShrinkRunsMax = 200;
