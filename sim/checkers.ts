@@ -40,18 +40,18 @@ export function networkIntegrityChecker(): Checker {
     onEvent(e, fail) {
       switch (e.ev) {
         case 'net.send':
-          allowed.set(`${String(e['conn'])}/${String(e['side'])}/${String(e['seq'])}`, 1);
+          allowed.set(`${String(e.data?.['conn'])}/${String(e.data?.['side'])}/${String(e.data?.['seq'])}`, 1);
           return;
         case 'net.dup': {
-          const key = `${String(e['conn'])}/${String(e['side'])}/${String(e['seq'])}`;
+          const key = `${String(e.data?.['conn'])}/${String(e.data?.['side'])}/${String(e.data?.['seq'])}`;
           allowed.set(key, (allowed.get(key) ?? 0) + 1);
           return;
         }
         case 'net.deliver':
         case 'net.drop': {
           // Drops at send time ('partition', 'loss') are traced by the sender for frames never put in flight.
-          if (e.ev === 'net.drop' && (e['why'] === 'partition' || e['why'] === 'loss')) return;
-          const key = `${String(e['conn'])}/${other(e['side'])}/${String(e['seq'])}`;
+          if (e.ev === 'net.drop' && (e.data?.['why'] === 'partition' || e.data?.['why'] === 'loss')) return;
+          const key = `${String(e.data?.['conn'])}/${other(e.data?.['side'])}/${String(e.data?.['seq'])}`;
           const left = allowed.get(key);
           if (left === undefined) {
             if (e.ev === 'net.deliver') fail(`frame ${key} delivered but never sent (or delivered too often)`);

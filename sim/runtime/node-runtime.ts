@@ -83,7 +83,7 @@ export function traceLogger(trace: Trace, node: string, level: LogLevel, binding
   const actor = typeof bindings['actor'] === 'string' ? bindings['actor'] : undefined;
   const line = (lvl: LogLevel) => (fields: LogFields, message: string): void => {
     if (logLevels.indexOf(lvl) < threshold) return;
-    trace.record(node, `log.${lvl}`, { ...bindings, ...fields, msg: message }, actor);
+    trace.record(node, `log.${lvl}`, loggable({ ...bindings, ...fields, msg: message }), actor);
   };
   return {
     trace: line('trace'),
@@ -94,4 +94,13 @@ export function traceLogger(trace: Trace, node: string, level: LogLevel, binding
     fatal: line('fatal'),
     child: (more) => traceLogger(trace, node, level, { ...bindings, ...more }),
   };
+}
+
+/** Byte arrays and errors in log fields become short, stable descriptions instead of huge or empty JSON. */
+function loggable(fields: LogFields): LogFields {
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Uint8Array) fields[k] = { bytes: v.length };
+    else if (v instanceof Error) fields[k] = { error: v.name, message: v.message };
+  }
+  return fields;
 }

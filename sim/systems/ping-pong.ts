@@ -223,3 +223,13 @@ export const pingPongSystem: SimSystem = {
     return nodes.length === sim.processes.size && nodes.every((n) => n.pinger?.getSnapshot().status === 'done');
   },
 };
+
+/** The base schedule `explore` uses when none is given: three nodes, faults left to the swarm generator. */
+export const pingPongBaseSchedule = {
+  version: 1,
+  system: 'ping-pong',
+  cluster: { nodes: [{ id: 1, roles: ['broker'] }, { id: 2, roles: ['broker'] }, { id: 3, roles: ['broker'] }] },
+  workload: { params: { rounds: 40, intervalMs: 100, timeoutMs: 250 } },
+  network: { latencyMinMs: 1, latencyMaxMs: 10 },
+  phases: { safetyMs: 6_000, livenessMs: 30_000 },
+} as const;
