@@ -7,6 +7,7 @@ import { exploreSeeds, type ExploreOutcome } from './explore.js';
 import { failureKind, runSchedule, type RunResult } from './runner.js';
 import { parseSchedule, ScheduleError, type Schedule } from './schedule.js';
 import { shrinkSchedule } from './shrink.js';
+import { systemNames } from './systems/index.js';
 import { pingPongBaseSchedule } from './systems/ping-pong.js';
 import { readTraceFile, TraceFileWriter } from './trace-file.js';
 
@@ -86,12 +87,17 @@ function loadSchedule(path: string): Schedule {
   } catch (error) {
     throw new UsageError(`schedule ${path} is not JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  let schedule: Schedule;
   try {
-    return parseSchedule(json);
+    schedule = parseSchedule(json);
   } catch (error) {
     if (error instanceof ScheduleError) throw new UsageError(`schedule ${path}: ${error.message}`);
     throw error;
   }
+  if (!systemNames().includes(schedule.system)) {
+    throw new UsageError(`schedule ${path}: unknown system ${JSON.stringify(schedule.system)} (known: ${systemNames().join(', ')})`);
+  }
+  return schedule;
 }
 
 function speed(virtualMs: number, wallMs: number): string {
