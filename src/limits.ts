@@ -69,3 +69,13 @@ export const logReadBytesMax = 64 * MiB;
 export const compactionKeysMax = 1_000_000;
 /** Leader epochs remembered per partition (older entries are dropped with the log prefix they describe). */
 export const leaderEpochEntriesMax = 100_000;
+
+// Simulator (sim/)
+/** Live timers in one simulated run; more means something schedules without bound. */
+export const simTimersPendingMax = 1_000_000;
+/** Scheduler steps in one run before it is declared a livelock. */
+export const simStepsMax = 50_000_000;
+/** Faults in one schedule (also the cap of the swarm generator). */
+export const simFaultsMax = 10_000;
+/** Re-runs the shrinker may spend on one failing seed. */
+export const simShrinkRunsMax = 200;
