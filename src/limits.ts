@@ -40,3 +40,19 @@ export const nodesMax = 1024;
 export const partitionsPerTopicMax = 100_000;
 /** Topic name length (Kafka's limit). */
 export const topicNameBytesMax = 249;
+
+// Controller (src/controller/)
+/** Default broker.session.timeout.ms: a broker with no heartbeat for this long is fenced (Kafka's default). */
+export const brokerSessionTimeoutMsDefault = 9_000;
+/** Default broker.heartbeat.interval.ms (Kafka's default). */
+export const brokerHeartbeatIntervalMsDefault = 2_000;
+/** Producer ids handed to a broker per AllocateProducerIds request (Kafka's block size). */
+export const producerIdBlockSize = 1_000;
+/** Replication factor of one partition. */
+export const replicationFactorMax = 32;
+/** Topics in one CreateTopics/DeleteTopics/CreatePartitions request. */
+export const topicsPerRequestMax = 10_000;
+/** Config entries on one resource (one topic, one broker, the cluster). */
+export const configsPerResourceMax = 256;
+/** Length of one config value. */
+export const configValueBytesMax = 4_096;
