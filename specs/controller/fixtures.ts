@@ -1,6 +1,9 @@
 // Shared helpers for the controller specs: a deterministic Random, and record builders.
 import type { Random } from '../../src/runtime/random.js';
 import type { MetadataRecord, TopicId } from '../../src/controller/records.js';
+import { applyRecords, checkImage, emptyImage, type MetadataImage } from '../../src/controller/image.js';
+import { brokerHeartbeat, defaultControllerSettings, isCommandError, registerBroker, type CommandContext, type CommandOutcome, type ControllerSettings } from '../../src/controller/commands.js';
+import { RaftlineError } from '../../src/wire/errors.js';
 
 /** A small seeded PRNG (mulberry32) implementing the Random port, so specs are reproducible. */
 export function seededRandom(seed: number): Random {
@@ -30,4 +33,51 @@ export function register(brokerId: number, brokerEpoch: number, rack: string | n
 
 export function unfence(brokerId: number, brokerEpoch: number): MetadataRecord {
   return { type: 'unfence-broker', version: 0, brokerId, brokerEpoch };
+}
+
+/**
+ * A controller core under test: runs a command against the current image, and on success applies its records at
+ * the offsets the command was told (as the controller machine does once they commit), checking every invariant.
+ */
+export class Harness {
+  image: MetadataImage = emptyImage;
+  readonly random: Random;
+
+  constructor(seed = 1, readonly settings: ControllerSettings = defaultControllerSettings) {
+    this.random = seededRandom(seed);
+  }
+
+  ctx(): CommandContext {
+    return { nextOffset: this.image.offset + 1, random: this.random, settings: this.settings };
+  }
+
+  /** Runs a command; returns its response, or the RaftlineError it answered with. */
+  run<R>(command: (image: MetadataImage, ctx: CommandContext) => CommandOutcome<R>): R | RaftlineError {
+    const outcome = command(this.image, this.ctx());
+    if (isCommandError(outcome)) return outcome;
+    this.image = applyRecords(this.image, outcome.records, this.image.offset + 1);
+    checkImage(this.image);
+    return outcome.response;
+  }
+
+  /** Runs a command that must succeed. */
+  ok<R>(command: (image: MetadataImage, ctx: CommandContext) => CommandOutcome<R>): R {
+    const r = this.run(command);
+    if (r instanceof RaftlineError) throw new Error(`expected success, got ${r.code}: ${r.message}`);
+    return r;
+  }
+
+  /** Registers broker `brokerId`, heartbeats it caught up so it is unfenced, and returns its epoch. */
+  addBroker(brokerId: number, rack: string | null = null): number {
+    const { brokerEpoch } = this.ok((img, ctx) =>
+      registerBroker(img, { brokerId, incarnationId: `inc-${brokerId}-${img.offset}`, rack, endpoints: [{ name: 'PLAINTEXT', host: '127.0.0.1', port: 9000 + brokerId }], previousBrokerEpoch: -1 }, ctx));
+    this.ok((img, ctx) => brokerHeartbeat(img, { brokerId, brokerEpoch, currentMetadataOffset: img.offset, wantFence: false, wantShutDown: false }, ctx));
+    return brokerEpoch;
+  }
+
+  epoch(brokerId: number): number {
+    const b = this.image.brokers.get(brokerId);
+    if (b === undefined) throw new Error(`broker ${brokerId} not registered`);
+    return b.brokerEpoch;
+  }
 }

@@ -180,6 +180,21 @@ export class MetadataDelta {
     return b;
   }
 
+  /** The offset of the last record replayed (the base image's offset when none was). */
+  get lastOffset(): number {
+    return this.offset;
+  }
+
+  /** A broker's registration as of the records replayed so far. */
+  broker(brokerId: number): BrokerRegistration | undefined {
+    return (this.brokers ?? this.base.brokers).get(brokerId);
+  }
+
+  /** A partition's state as of the records replayed so far. */
+  partition(topicId: TopicId, partitionId: number): PartitionImage | undefined {
+    return this.topicById(topicId)?.partitions[partitionId];
+  }
+
   /** Replays one record found at `offset` of the metadata log. Offsets must strictly increase. */
   replay(record: MetadataRecord, offset: number): this {
     invariant(Number.isSafeInteger(offset) && offset > this.offset, () => `record offset ${offset} does not follow ${this.offset}`);
