@@ -745,7 +745,11 @@ function reactToConfigChange(batch: Batch, r: AlterConfigResource, before: Reado
     for (const t of affected.filter((x) => reaches(x, 'min.insync.replicas'))) {
       t.partitions.forEach((_, i) => {
         const p = batch.partition(t.topicId, i);
-        if (p.elr.length > 0 || p.lastKnownElr.length > 0) batch.changePartition(t.topicId, i, { ...p, elr: [], lastKnownElr: [] }, false);
+        if (p.elr.length === 0) return;
+        // With an empty ISR the ELR members are the partition's only memory of who held its data: they stay
+        // remembered as the last known ELR (unclean-election candidates) rather than vanish.
+        const lastKnownElr = p.isr.length === 0 ? p.replicas.filter((r) => p.elr.includes(r) || p.lastKnownElr.includes(r)) : [];
+        batch.changePartition(t.topicId, i, { ...p, elr: [], lastKnownElr }, false);
       });
     }
   }
@@ -792,7 +796,7 @@ export const supportedFeatures: ReadonlyMap<string, number> = new Map([[elrFeatu
 
 /**
  * UpdateFeatures (KIP-584): finalizes a feature at a level (0 removes it). Turning ELR off empties every ELR and
- * last known ELR, since nothing maintains them while it is off.
+ * last known ELR, since nothing maintains them while it is off, and refills ISRs that ELR had emptied.
  */
 export function updateFeatures(image: MetadataImage, req: { readonly name: string; readonly level: number }, ctx: CommandContext): CommandOutcome<{ readonly level: number }> {
   return run(() => {
@@ -805,9 +809,15 @@ export function updateFeatures(image: MetadataImage, req: { readonly name: strin
     if ((image.features.get(req.name) ?? 0) === req.level) return batch.result({ level: req.level });
     batch.add({ type: 'feature-level', version: 0, name: req.name, level: req.level });
     if (req.name === elrFeatureName && req.level === 0) {
+      // Without ELR an ISR is never empty: one emptied under ELR takes back the replicas that left it last (the ELR,
+      // else the last known ELR), as the classic rule keeps the last ISR member; then a leader is sought among them.
       for (const { topic, partitionId } of partitionsOf(image)) {
         const p = batch.partition(topic.topicId, partitionId);
-        if (p.elr.length > 0 || p.lastKnownElr.length > 0) batch.changePartition(topic.topicId, partitionId, { ...p, elr: [], lastKnownElr: [] }, false);
+        if (p.elr.length === 0 && p.lastKnownElr.length === 0) continue;
+        const isr = p.isr.length > 0 ? p.isr : p.elr.length > 0 ? p.elr : p.lastKnownElr;
+        const cleared = { ...p, isr, elr: [], lastKnownElr: [] };
+        const next = cleared.leader === -1 ? electOrOffline(cleared, batch.policy(topic.name, { elrEnabled: false })) : { state: cleared, unclean: false };
+        batch.changePartition(topic.topicId, partitionId, next.state, next.unclean);
       }
     }
     return batch.result({ level: req.level });
