@@ -56,3 +56,5 @@ export const topicsPerRequestMax = 10_000;
 export const configsPerResourceMax = 256;
 /** Length of one config value. */
 export const configValueBytesMax = 4_096;
+/** Controller batches written but not yet committed; beyond this the controller answers THROTTLING_QUOTA_EXCEEDED. */
+export const controllerPendingBatchesMax = 10_000;

@@ -1,6 +1,7 @@
 // Random command sequences (fast-check): valid and invalid requests in any order, as a controller would see them
 // from a misbehaving cluster. After every step the image invariants hold (Harness runs checkImage), epochs never go
-// backwards, bad input only ever yields a RaftlineError, and each success is reflected in the applied image.
+// backwards, bad input only ever yields a RaftlineError, each success is reflected in the applied image, and the
+// final image survives a snapshot round trip.
 import test from 'ava';
 import fc from 'fast-check';
 import {
@@ -17,6 +18,7 @@ import {
   updateFeatures,
 } from '../../src/controller/commands.js';
 import { isElrEnabled, type MetadataImage } from '../../src/controller/image.js';
+import { fromSnapshot, toSnapshot } from '../../src/controller/snapshot.js';
 import { topicMinIsr } from '../../src/controller/topic-config.js';
 import { RaftlineError } from '../../src/wire/errors.js';
 import { Harness } from './fixtures.js';
@@ -171,6 +173,7 @@ test('sequences: after any sequence of valid and invalid commands, every invaria
         else successes++;
         checkStep(before, h.image);
       }
+      if (JSON.stringify(toSnapshot(fromSnapshot(toSnapshot(h.image)))) !== JSON.stringify(toSnapshot(h.image))) throw new Error('snapshot round trip changed the image');
     }),
     { numRuns: 300 },
   );
