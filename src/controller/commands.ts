@@ -617,6 +617,9 @@ export interface ElectLeaderResult extends TopicPartitionRef {
 /** ElectLeaders (KIP-460): ELECTION_NOT_NEEDED when nothing changes; PREFERRED_LEADER_NOT_AVAILABLE when it cannot. */
 export function electLeaders(image: MetadataImage, req: ElectLeadersRequest, ctx: CommandContext): CommandOutcome<{ readonly partitions: readonly ElectLeaderResult[] }> {
   return run(() => {
+    if (req.partitions !== null && req.partitions.length > partitionsPerTopicMax) {
+      throw new RaftlineError('INVALID_REQUEST', `${req.partitions.length} partitions in one request; at most ${partitionsPerTopicMax}`);
+    }
     const batch = new Batch(image, ctx);
     const refs: TopicPartitionRef[] = req.partitions === null
       ? [...partitionsOf(image)].map(({ topic, partitionId }) => ({ topic: topic.name, partitionId }))
@@ -675,9 +678,12 @@ export interface IncrementalAlterConfigsRequest {
 function applyOps(resource: AlterConfigResource, current: ReadonlyMap<string, string>): Map<string, string> {
   const next = new Map(current);
   const where = resource.type === 'cluster' ? 'the cluster' : `${resource.type} ${JSON.stringify(resource.name)}`;
+  if (resource.ops.length > configsPerResourceMax) throw new RaftlineError('INVALID_REQUEST', `${resource.ops.length} operations on ${where}; at most ${configsPerResourceMax}`);
   for (const op of resource.ops) {
     const def = configDefsFor(resource.type).get(op.key);
-    if (def === undefined) validateConfig(resource.type, op.key, op.value ?? '');
+    if (def === undefined) {
+      throw new RaftlineError('INVALID_CONFIG', `unknown ${resource.type} config ${JSON.stringify(op.key)}: expected one of ${[...configDefsFor(resource.type).keys()].join(', ')}`);
+    }
     if (op.op === 'delete') {
       next.delete(op.key);
       continue;
@@ -688,7 +694,7 @@ function applyOps(resource: AlterConfigResource, current: ReadonlyMap<string, st
       next.set(op.key, op.value);
       continue;
     }
-    if (def?.type !== 'list') throw new RaftlineError('INVALID_CONFIG', `${op.op} applies only to list configs; ${op.key} is a ${def?.type ?? 'unknown'} config`);
+    if (def.type !== 'list') throw new RaftlineError('INVALID_CONFIG', `${op.op} applies only to list configs; ${op.key} is a ${def.type} config`);
     const items = (next.get(op.key) ?? def.defaultValue).split(',').map((s) => s.trim()).filter((s) => s.length > 0);
     const given = op.value.split(',').map((s) => s.trim());
     const value = op.op === 'append' ? [...items, ...given.filter((g) => !items.includes(g))] : items.filter((i) => !given.includes(i));
@@ -709,6 +715,7 @@ function applyOps(resource: AlterConfigResource, current: ReadonlyMap<string, st
  */
 export function incrementalAlterConfigs(image: MetadataImage, req: IncrementalAlterConfigsRequest, ctx: CommandContext): CommandOutcome<{ readonly resources: readonly { readonly type: ConfigResourceType; readonly name: string; readonly error: WireError | null }[] }> {
   return run(() => {
+    if (req.resources.length > topicsPerRequestMax) throw new RaftlineError('INVALID_REQUEST', `${req.resources.length} resources in one request; at most ${topicsPerRequestMax}`);
     const batch = new Batch(image, ctx);
     const seen = new Set<string>();
     const results = req.resources.map((r) => ({
