@@ -337,3 +337,14 @@ test('commands: turning unclean election on elects a leader for an offline parti
   h.ok((img, ctx) => incrementalAlterConfigs(img, { resources: [{ type: 'cluster', name: '', ops: [{ key: 'unclean.leader.election.enable', op: 'set', value: 'true' }] }], validateOnly: false }, ctx));
   t.like(part(h.image, 'a'), { leader: 2, isr: [2] });
 });
+
+test('commands: topic names differing only in . and _ collide, and bad broker registrations are refused', (t) => {
+  const h = cluster(1);
+  h.ok((img, ctx) => createTopics(img, { topics: [topic('a.b', 1, 1)], validateOnly: false }, ctx));
+  const r = h.ok((img, ctx) => createTopics(img, { topics: [topic('a_b', 1, 1)], validateOnly: false }, ctx));
+  t.like(r.topics[0]?.error, { code: 'INVALID_TOPIC_EXCEPTION' });
+  t.regex(r.topics[0]?.error?.message ?? '', /"a_b" collides with "a\.b"/);
+  expectError(t, h.run((img, ctx) => registerBroker(img, { brokerId: 8, incarnationId: 'x', rack: '', endpoints: [], previousBrokerEpoch: -1 }, ctx)), 'INVALID_REQUEST', /broker\.rack/);
+  expectError(t, h.run((img, ctx) => registerBroker(img, { brokerId: 8, incarnationId: 'x', rack: null, endpoints: [{ name: 'P', host: 'h', port: 70_000 }], previousBrokerEpoch: -1 }, ctx)), 'INVALID_REQUEST', /70000/);
+  expectError(t, h.run((img, ctx) => registerBroker(img, { brokerId: -1, incarnationId: 'x', rack: null, endpoints: [], previousBrokerEpoch: -1 }, ctx)), 'INVALID_REQUEST', /broker id -1/);
+});

@@ -1,6 +1,6 @@
 // Shared helpers for the controller specs: a deterministic Random, and record builders.
 import type { Random } from '../../src/runtime/random.js';
-import type { MetadataRecord, TopicId } from '../../src/controller/records.js';
+import { MetadataRecord, type TopicId } from '../../src/controller/records.js';
 import { applyRecords, checkImage, emptyImage, type MetadataImage } from '../../src/controller/image.js';
 import { brokerHeartbeat, defaultControllerSettings, isCommandError, registerBroker, type CommandContext, type CommandOutcome, type ControllerSettings } from '../../src/controller/commands.js';
 import { RaftlineError } from '../../src/wire/errors.js';
@@ -55,6 +55,8 @@ export class Harness {
   run<R>(command: (image: MetadataImage, ctx: CommandContext) => CommandOutcome<R>): R | RaftlineError {
     const outcome = command(this.image, this.ctx());
     if (isCommandError(outcome)) return outcome;
+    // Every record a handler writes must also pass the log's schema (the bytes on disk are decoded with it).
+    for (const r of outcome.records) MetadataRecord.parse(r);
     this.image = applyRecords(this.image, outcome.records, this.image.offset + 1);
     checkImage(this.image);
     return outcome.response;

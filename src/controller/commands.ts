@@ -18,9 +18,9 @@ import {
 import { invariant } from './invariant.js';
 import {
   elrFeatureName,
+  Endpoint,
   newTopicId,
   type ConfigResourceType,
-  type Endpoint,
   type MetadataRecord,
   type PartitionChangeRecord,
   type TopicId,
@@ -222,6 +222,9 @@ export function registerBroker(image: MetadataImage, req: RegisterBrokerRequest,
       throw new RaftlineError('INVALID_REQUEST', `broker id ${req.brokerId} must be an integer in [0, ${nodesMax})`);
     }
     if (req.incarnationId.length === 0) throw new RaftlineError('INVALID_REQUEST', 'the incarnation id is empty');
+    if (req.rack !== null && req.rack.length === 0) throw new RaftlineError('INVALID_REQUEST', 'broker.rack is empty; leave it unset instead');
+    const badEndpoint = req.endpoints.find((e) => !Endpoint.safeParse(e).success);
+    if (badEndpoint !== undefined) throw new RaftlineError('INVALID_REQUEST', `endpoint ${JSON.stringify(badEndpoint)} needs a name, a host and a port in [0, 65535]`);
     const batch = new Batch(image, ctx);
     const existing = image.brokers.get(req.brokerId);
     if (existing !== undefined) {
@@ -374,6 +377,11 @@ function checkConfigs(type: ConfigResourceType, configs: Readonly<Record<string,
   for (const [k, v] of entries) validateConfig(type, k, v);
 }
 
+/** Kafka refuses topic names that differ only in '.' versus '_', since metric names cannot tell them apart. */
+function collisionKey(name: string): string {
+  return name.replaceAll('.', '_');
+}
+
 /** Brokers that may take new replicas and leaderships. */
 function activeBrokers(image: MetadataImage): BrokerRegistration[] {
   return [...image.brokers.values()].filter((b) => !b.fenced && !b.inControlledShutdown).sort((a, b) => a.brokerId - b.brokerId);
@@ -401,12 +409,17 @@ export function createTopics(image: MetadataImage, req: CreateTopicsRequest, ctx
     const batch = new Batch(image, ctx);
     const seen = new Map<string, number>();
     for (const t of req.topics) seen.set(t.name, (seen.get(t.name) ?? 0) + 1);
+    const existingByCollisionKey = new Map([...image.topicsByName.keys()].map((n) => [collisionKey(n), n]));
     const results = req.topics.map((t): CreateTopicResult => {
       let created: CreateTopicResult | undefined;
       const error = perItem(() => {
         if ((seen.get(t.name) ?? 0) > 1) throw new RaftlineError('INVALID_REQUEST', `topic ${JSON.stringify(t.name)} appears more than once in the request`);
         validateTopicName(t.name);
         if (image.topicsByName.has(t.name)) throw new RaftlineError('TOPIC_ALREADY_EXISTS', `topic ${JSON.stringify(t.name)} already exists`);
+        const collides = existingByCollisionKey.get(collisionKey(t.name));
+        if (collides !== undefined) {
+          throw new RaftlineError('INVALID_TOPIC_EXCEPTION', `topic ${JSON.stringify(t.name)} collides with ${JSON.stringify(collides)}: '.' and '_' are the same in metric names`);
+        }
         checkConfigs('topic', t.configs);
         let assignment: number[][];
         if (t.assignments !== undefined) {
@@ -432,6 +445,7 @@ export function createTopics(image: MetadataImage, req: CreateTopicsRequest, ctx
         let topicId = newTopicId(ctx.random);
         while (image.topicsById.has(topicId)) topicId = newTopicId(ctx.random);
         created = { name: t.name, error: null, numPartitions: assignment.length, replicationFactor: assignment[0]!.length };
+        existingByCollisionKey.set(collisionKey(t.name), t.name);
         if (req.validateOnly) return;
         created = { ...created, topicId };
         batch.add({ type: 'topic', version: 0, name: t.name, topicId });
