@@ -79,3 +79,21 @@ export const simStepsMax = 50_000_000;
 export const simFaultsMax = 10_000;
 /** Re-runs the shrinker may spend on one failing seed. */
 export const simShrinkRunsMax = 200;
+
+// Controller (src/controller/)
+/** Default broker.session.timeout.ms: a broker with no heartbeat for this long is fenced (Kafka's default). */
+export const brokerSessionTimeoutMsDefault = 9_000;
+/** Default broker.heartbeat.interval.ms (Kafka's default). */
+export const brokerHeartbeatIntervalMsDefault = 2_000;
+/** Producer ids handed to a broker per AllocateProducerIds request (Kafka's block size). */
+export const producerIdBlockSize = 1_000;
+/** Replication factor of one partition. */
+export const replicationFactorMax = 32;
+/** Topics in one CreateTopics/DeleteTopics/CreatePartitions request. */
+export const topicsPerRequestMax = 10_000;
+/** Config entries on one resource (one topic, one broker, the cluster). */
+export const configsPerResourceMax = 256;
+/** Length of one config value. */
+export const configValueBytesMax = 4_096;
+/** Controller batches written but not yet committed; beyond this the controller answers THROTTLING_QUOTA_EXCEEDED. */
+export const controllerPendingBatchesMax = 10_000;
