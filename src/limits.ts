@@ -54,6 +54,8 @@ export const raftRetryBackoffMsDefault = 20;
 export const raftFetchIdleMsDefault = 50;
 /** Default interval at which a leader re-sends BeginQuorumEpoch to voters that have not fetched in its epoch yet. */
 export const raftBeginQuorumEpochRetryMsDefault = 500;
+/** Default interval at which an observer without a leader asks a random voter who leads. */
+export const raftObserverDiscoveryMsDefault = 200;
 /** Entries one fetch response carries. */
 export const raftFetchEntriesMax = 512;
 /** Records one proposal may carry. */

@@ -273,6 +273,7 @@ export class Cluster {
     const node = m.node;
     if (node === null) return;
     const s = node.status();
+    if (s.role === 'loading') return;
     const snapshot = node.actor.getSnapshot();
     if (snapshot.matches({ leader: 'leading' })) {
       const prior = this.leaderOfEpoch.get(s.epoch);
@@ -280,7 +281,7 @@ export class Cluster {
       this.leaderOfEpoch.set(s.epoch, m.id);
     }
     if (s.epoch < m.lastEpoch) this.fail(`n${m.id} epoch went back from ${m.lastEpoch} to ${s.epoch}`);
-    if (m.stateAtCrash !== null && s.role !== 'loading') {
+    if (m.stateAtCrash !== null) {
       const before = m.stateAtCrash;
       m.stateAtCrash = null;
       if (s.epoch !== before.epoch || s.votedFor !== before.votedFor) {
@@ -288,8 +289,9 @@ export class Cluster {
       }
     }
     m.lastEpoch = Math.max(m.lastEpoch, s.epoch);
-    if (s.role !== 'persisting' && s.role !== 'loading' && s.role !== m.lastRole) {
-      m.lastRole = s.role;
+    const shown = `${s.role}/${s.epoch}/${s.role === 'follower' ? s.leaderId : ''}`;
+    if (s.role !== 'persisting' && shown !== m.lastRole) {
+      m.lastRole = shown;
       this.note(`n${m.id} ${s.role} epoch=${s.epoch}${s.role === 'follower' ? ` leader=${s.leaderId}` : ''}`);
     }
   }

@@ -42,6 +42,7 @@ export const raftMachine = raftSetup.createMachine({
     failedElections: 0,
     electionDelayMs: input.config.electionTimeoutMs,
     electionDelayOverrideMs: null,
+    lostLeader: null,
     epochStartOffset: 0,
     leaderSinceMs: 0,
     flushedEndOffset: 0,

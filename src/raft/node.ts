@@ -10,6 +10,7 @@ import {
   raftElectionTimeoutMsDefault,
   raftFetchIdleMsDefault,
   raftFetchTimeoutMsDefault,
+  raftObserverDiscoveryMsDefault,
   raftRetryBackoffMsDefault,
   raftVotersMax,
 } from '../limits.js';
@@ -30,11 +31,12 @@ export function raftConfig(nodeId: NodeId, voters: readonly NodeId[], overrides:
     retryBackoffMs: raftRetryBackoffMsDefault,
     fetchIdleMs: raftFetchIdleMsDefault,
     beginQuorumEpochRetryMs: raftBeginQuorumEpochRetryMsDefault,
+    observerDiscoveryMs: raftObserverDiscoveryMsDefault,
     ...overrides,
   };
   invariant(config.voters.length > 0 && config.voters.length <= raftVotersMax, 'voter count out of range');
   invariant(new Set(config.voters).size === config.voters.length, 'duplicate voter ids');
-  for (const key of ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs'] as const) {
+  for (const key of ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs'] as const) {
     invariant(Number.isInteger(config[key]) && config[key] > 0, () => `raft config ${key} must be a positive integer, got ${config[key]}`);
   }
   return config;

@@ -85,4 +85,5 @@ export interface RaftConfig {
   retryBackoffMs: number;
   fetchIdleMs: number;
   beginQuorumEpochRetryMs: number;
+  observerDiscoveryMs: number;
 }

@@ -56,6 +56,11 @@ export interface RaftContext {
   failedElections: number;
   /** The next election wait, drawn on entry to a state that waits for one. */
   electionDelayMs: number;
+  /**
+   * The leader we gave up on in this epoch (fetch timeout or resignation). Others may still name it for a while;
+   * only the leader itself speaking again makes it our leader once more, else no one could ever be elected.
+   */
+  lostLeader: { epoch: number; leaderId: NodeId } | null;
   /** Set by EndQuorumEpoch: start the next election after this instead of a full timeout. */
   electionDelayOverrideMs: number | null;
   // Leader
@@ -132,6 +137,10 @@ export function learnsLeadership(context: RaftContext, event: RaftEvent): boolea
   if (seen.leaderId === context.config.nodeId && context.role !== 'leader') return false;
   if (context.role === 'leader' || context.quorum.leaderId === context.config.nodeId) {
     invariant(seen.leaderId === context.config.nodeId, () => `node ${seen.leaderId} claims to lead epoch ${seen.epoch}, led by ${context.config.nodeId}`);
+    return false;
+  }
+  const lost = context.lostLeader;
+  if (lost !== null && lost.epoch === seen.epoch && lost.leaderId === seen.leaderId && isMessage(event) && event.from !== seen.leaderId) {
     return false;
   }
   if (context.quorum.leaderId !== null) {
@@ -317,7 +326,7 @@ export const raftSetup = setup({
       if (next.epoch !== context.quorum.epoch || next.leaderId !== context.quorum.leaderId) {
         context.ports.listener.onLeaderChange({ epoch: next.epoch, leaderId: next.leaderId });
       }
-      return { quorum: next, pendingQuorum: null };
+      return { quorum: next, pendingQuorum: null, lostLeader: next.epoch === context.quorum.epoch ? context.lostLeader : null };
     }),
     /** Persist before you speak: these replies were held until the quorum-state write completed. */
     sendPendingReplies: assign(({ context }) => {
@@ -325,8 +334,10 @@ export const raftSetup = setup({
       return { pendingReplies: [] };
     }),
     forgetLeader: assign(({ context }) => {
-      if (context.quorum.leaderId !== null) context.ports.listener.onLeaderChange({ epoch: context.quorum.epoch, leaderId: null });
-      return { quorum: { ...context.quorum, leaderId: null } };
+      const leaderId = context.quorum.leaderId;
+      if (leaderId === null) return {};
+      context.ports.listener.onLeaderChange({ epoch: context.quorum.epoch, leaderId: null });
+      return { quorum: { ...context.quorum, leaderId: null }, lostLeader: { epoch: context.quorum.epoch, leaderId } };
     }),
     setRole: assign((_, params: { role: RaftRole }) => ({ role: params.role })),
 
@@ -405,6 +416,8 @@ export const raftSetup = setup({
 
     // ---- elections ----
     drawElectionDelay: assign(({ context }) => {
+      // An observer never runs for election: its wait is only the pause between two leader discoveries.
+      if (!context.isVoter) return { electionDelayMs: context.config.observerDiscoveryMs, electionDelayOverrideMs: null };
       const override = context.electionDelayOverrideMs;
       return { electionDelayMs: override ?? drawElectionDelay(context), electionDelayOverrideMs: null };
     }),
@@ -577,6 +590,7 @@ export const raftSetup = setup({
     }),
     /** An observer without a leader asks a random voter; any voter's answer names the leader it knows. */
     sendDiscoveryFetch: assign(({ context }) => {
+      if (context.isVoter) return {};
       const voters = context.config.voters;
       const to = voters[context.ports.random.int(voters.length)];
       invariant(to !== undefined, 'no voters to discover the leader from');
