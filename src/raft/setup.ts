@@ -610,6 +610,7 @@ export const raftSetup = setup({
     }),
     stageTruncation: assign(({ context, event }) => {
       if (event.type !== 'raft.fetch.response' || event.body.divergingEpoch === null) return {};
+      invariant(context.role === 'follower', 'only a follower truncates its log; a leader never does');
       const diverging = event.body.divergingEpoch;
       const offset = truncationOffset(diverging, context.ports.log.endOffsetForEpoch(diverging.epoch));
       invariant(offset >= context.highWatermark, () => `truncation to ${offset} would remove committed entries below ${context.highWatermark}`);
