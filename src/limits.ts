@@ -54,6 +54,8 @@ export const raftRetryBackoffMsDefault = 20;
 export const raftFetchIdleMsDefault = 50;
 /** Default interval at which a leader re-sends BeginQuorumEpoch to voters that have not fetched in its epoch yet. */
 export const raftBeginQuorumEpochRetryMsDefault = 500;
+/** Default time a follower waits for a fetch response before it sends the fetch again (a lost message costs this). */
+export const raftFetchRetryMsDefault = 500;
 /** Default interval at which an observer without a leader asks a random voter who leads. */
 export const raftObserverDiscoveryMsDefault = 200;
 /** Entries one fetch response carries. */

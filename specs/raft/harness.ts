@@ -212,6 +212,8 @@ export class Cluster {
   /** Network faults. */
   private groups: number[][] | null = null;
   dropRate = 0;
+  /** Directed links whose next message is lost ("from>to"). */
+  private dropNext = new Set<string>();
   private inFlight = new Set<{ timer: TimerHandle; deliver: () => void }>();
   /** Safety bookkeeping. */
   private leaderOfEpoch = new Map<number, number>();
@@ -323,6 +325,10 @@ export class Cluster {
       inject(message);
       return;
     }
+    if (this.dropNext.delete(`${from}>${to}`)) {
+      this.note(`n${from} -> n${to} ${message.type} lost`);
+      return;
+    }
     if (!this.connected(from, to) || (this.dropRate > 0 && this.net.next() < this.dropRate)) return;
     const [lo, hi] = this.latency;
     const entry = {
@@ -359,6 +365,10 @@ export class Cluster {
 
   partition(groups: number[][]): void {
     this.groups = groups;
+  }
+
+  loseNext(from: number, to: number): void {
+    this.dropNext.add(`${from}>${to}`);
   }
 
   heal(): void {
@@ -487,6 +497,19 @@ export class Cluster {
     }
   }
 
+  /** Every node is up, follows (or is) one leader, and holds exactly its log with the same high watermark. */
+  converged(): boolean {
+    const leader = this.leader();
+    if (leader === null) return false;
+    const reference = this.member(leader.id);
+    const want = reference.node?.status();
+    if (want === undefined) return false;
+    return [...this.members.values()].every((m) => {
+      const s = m.node?.status();
+      return s !== undefined && s.leaderId === leader.id && s.epoch === leader.epoch && s.endOffset === want.endOffset && s.highWatermark === want.highWatermark;
+    });
+  }
+
   committedCount(): number {
     return this.committed.size;
   }
@@ -531,6 +554,10 @@ export async function runScript(script: string): Promise<string[]> {
         break;
       case 'partition':
         need().partition((args[0] ?? '').split('|').map((g) => g.split(',').map(Number)));
+        break;
+      case 'drop-next':
+        // drop-next <from> <to>: the next message on that link is lost.
+        need().loseNext(num(0), num(1));
         break;
       case 'heal':
         need().heal();

@@ -9,6 +9,7 @@ const seeds = Number(process.env.RAFT_CHAOS_SEEDS ?? 40);
 const chaosSteps = 40;
 const stepMs = 250;
 const recoveryLimitMs = 5_000;
+const convergenceLimitMs = 6_000;
 
 interface RunResult {
   failures: string[];
@@ -64,13 +65,19 @@ async function chaosRun(seed: number): Promise<RunResult> {
     await cluster.tick(10);
     cluster.checkLogs();
   }
-  // Once healed, a proposal to the leader commits and reaches every node.
+  // Once healed, a proposal to the leader commits and every node, observers included, converges on its log.
   const leader = cluster.workingLeader();
+  let converged = leader === null;
   if (leader !== null) {
     await cluster.propose(leader, `s${seed}-final`);
-    await cluster.tick(1_000);
-    cluster.checkLogs();
+    const since = cluster.clock.now();
+    while (!converged && cluster.clock.now() - since <= convergenceLimitMs && cluster.failures.length === 0) {
+      await cluster.tick(50);
+      cluster.checkLogs();
+      converged = cluster.converged();
+    }
   }
+  if (!converged) cluster.failures.push(`nodes did not converge on one leader's log: ${ids.map((id) => cluster.status(id)).join(', ')}`);
   return { failures: cluster.failures.map(String), recoveryMs, committed: cluster.committedCount(), trace: cluster.trace };
 }
 

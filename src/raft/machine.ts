@@ -48,6 +48,7 @@ export const raftMachine = raftSetup.createMachine({
     flushedEndOffset: 0,
     replicas: {},
     checkQuorumDelayMs: input.config.fetchTimeoutMs,
+    leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
     truncateOffset: 0,
@@ -224,27 +225,41 @@ export const raftMachine = raftSetup.createMachine({
 
     /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
     follower: {
-      entry: { type: 'setRole', params: { role: 'follower' } },
+      entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact'],
       initial: 'fetching',
       states: {
         fetching: {
           entry: 'sendFetch',
           after: {
-            fetchTimeout: [
-              { guard: 'isVoter', target: '#raft.prospective', actions: 'forgetLeader' },
-              { target: '#raft.unattached', actions: 'forgetLeader' },
+            // KIP-595 fetch timeout: a leader silent for fetchTimeoutMs is presumed gone; until then, resend.
+            fetchRetry: [
+              { guard: and(['leaderSilentTooLong', 'isVoter']), target: '#raft.prospective', actions: 'forgetLeader' },
+              { guard: 'leaderSilentTooLong', target: '#raft.unattached', actions: 'forgetLeader' },
+              { target: 'fetching', reenter: true },
             ],
           },
           on: {
             'raft.fetch.response': [
               { guard: and(['isCurrentFetchResponse', 'fetchFailed']), target: '#raft.unattached', actions: 'forgetLeader' },
-              { guard: and(['isCurrentFetchResponse', 'fetchDiverged']), target: 'truncating', actions: 'stageTruncation' },
-              { guard: and(['isCurrentFetchResponse', 'fetchNeedsSnapshot']), target: 'idle', actions: 'logUnsupportedSnapshot' },
-              { guard: and(['isCurrentFetchResponse', 'fetchHasEntries']), target: 'appending', actions: 'stageEntries' },
+              {
+                guard: and(['isCurrentFetchResponse', 'fetchDiverged']),
+                target: 'truncating',
+                actions: ['markLeaderContact', 'stageTruncation'],
+              },
+              {
+                guard: and(['isCurrentFetchResponse', 'fetchNeedsSnapshot']),
+                target: 'idle',
+                actions: ['markLeaderContact', 'logUnsupportedSnapshot'],
+              },
+              {
+                guard: and(['isCurrentFetchResponse', 'fetchHasEntries']),
+                target: 'appending',
+                actions: ['markLeaderContact', 'stageEntries'],
+              },
               {
                 guard: 'isCurrentFetchResponse',
                 target: 'idle',
-                actions: ['stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'],
+                actions: ['markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'],
               },
             ],
           },

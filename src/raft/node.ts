@@ -11,6 +11,7 @@ import {
   raftFetchIdleMsDefault,
   raftFetchTimeoutMsDefault,
   raftObserverDiscoveryMsDefault,
+  raftFetchRetryMsDefault,
   raftRetryBackoffMsDefault,
   raftVotersMax,
 } from '../limits.js';
@@ -32,11 +33,12 @@ export function raftConfig(nodeId: NodeId, voters: readonly NodeId[], overrides:
     fetchIdleMs: raftFetchIdleMsDefault,
     beginQuorumEpochRetryMs: raftBeginQuorumEpochRetryMsDefault,
     observerDiscoveryMs: raftObserverDiscoveryMsDefault,
+    fetchRetryMs: raftFetchRetryMsDefault,
     ...overrides,
   };
   invariant(config.voters.length > 0 && config.voters.length <= raftVotersMax, 'voter count out of range');
   invariant(new Set(config.voters).size === config.voters.length, 'duplicate voter ids');
-  for (const key of ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs'] as const) {
+  for (const key of ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const) {
     invariant(Number.isInteger(config[key]) && config[key] > 0, () => `raft config ${key} must be a positive integer, got ${config[key]}`);
   }
   return config;

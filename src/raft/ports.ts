@@ -86,4 +86,5 @@ export interface RaftConfig {
   fetchIdleMs: number;
   beginQuorumEpochRetryMs: number;
   observerDiscoveryMs: number;
+  fetchRetryMs: number;
 }

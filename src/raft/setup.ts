@@ -70,6 +70,8 @@ export interface RaftContext {
   replicas: Record<number, ReplicaProgress>;
   checkQuorumDelayMs: number;
   // Follower
+  /** When the leader last answered a fetch (or when we started following it). */
+  leaderContactMs: number;
   fetchedEntries: RaftEntry[];
   fetchedHighWatermark: number;
   truncateOffset: number;
@@ -228,7 +230,9 @@ export const raftSetup = setup({
   },
   delays: {
     electionDelay: ({ context }) => context.electionDelayMs,
-    fetchTimeout: ({ context }) => context.config.fetchTimeoutMs,
+    /** Resend a fetch whose answer is late, but never wait past the fetch timeout. */
+    fetchRetry: ({ context }) =>
+      Math.max(1, Math.min(context.config.fetchRetryMs, context.leaderContactMs + context.config.fetchTimeoutMs - context.ports.clock.now())),
     fetchIdle: ({ context }) => context.config.fetchIdleMs,
     beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
     checkQuorum: ({ context }) => context.checkQuorumDelayMs,
@@ -273,6 +277,7 @@ export const raftSetup = setup({
     fetchHasEntries: ({ context, event }) =>
       event.type === 'raft.fetch.response' && event.body.entries[0]?.offset === context.ports.log.endOffset(),
     isCurrentFlush: ({ context, event }) => event.type === 'raft.log.flushed' && event.epoch === context.quorum.epoch,
+    leaderSilentTooLong: ({ context }) => context.ports.clock.now() - context.leaderContactMs >= context.config.fetchTimeoutMs,
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
   actions: {
@@ -571,6 +576,7 @@ export const raftSetup = setup({
     })),
 
     // ---- follower ----
+    markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
     sendFetch: assign(({ context }) => {
       const log = context.ports.log;
       const correlationId = context.nextCorrelationId;
