@@ -97,3 +97,31 @@ export const configsPerResourceMax = 256;
 export const configValueBytesMax = 4_096;
 /** Controller batches written but not yet committed; beyond this the controller answers THROTTLING_QUOTA_EXCEEDED. */
 export const controllerPendingBatchesMax = 10_000;
+
+// Raft (KRaft metadata quorum, src/raft/)
+/** Default election timeout (Kafka's controller.quorum.election.timeout.ms); each wait is randomised in [t, 2t). */
+export const raftElectionTimeoutMsDefault = 1_000;
+/** Default fetch timeout (controller.quorum.fetch.timeout.ms): a follower that hears nothing this long starts an election. */
+export const raftFetchTimeoutMsDefault = 2_000;
+/** Default cap of the exponential election back-off (controller.quorum.election.backoff.max.ms). */
+export const raftElectionBackoffMaxMsDefault = 1_000;
+/** Default base retry back-off (controller.quorum.retry.backoff.ms). */
+export const raftRetryBackoffMsDefault = 20;
+/** Default pause between two fetches when the previous one brought nothing new (we poll instead of long-polling). */
+export const raftFetchIdleMsDefault = 50;
+/** Default interval at which a leader re-sends BeginQuorumEpoch to voters that have not fetched in its epoch yet. */
+export const raftBeginQuorumEpochRetryMsDefault = 500;
+/** Default time a follower waits for a fetch response before it sends the fetch again (a lost message costs this). */
+export const raftFetchRetryMsDefault = 500;
+/** Default interval at which an observer without a leader asks a random voter who leads. */
+export const raftObserverDiscoveryMsDefault = 200;
+/** Entries one fetch response carries. */
+export const raftFetchEntriesMax = 512;
+/** Records one proposal may carry. */
+export const raftProposalRecordsMax = 10_000;
+/** Bytes of one record's payload. */
+export const raftRecordBytesMax = 1 * MiB;
+/** Entries a leader holds appended but not yet committed before it refuses proposals (back-pressure on the controller). */
+export const raftUncommittedEntriesMax = 100_000;
+/** Voters in one quorum. */
+export const raftVotersMax = 64;

@@ -1,0 +1,680 @@
+// The vocabulary of the Raft machine: context, events, guards (predicates), actions (verbs) and invoked actors (the
+// only way it waits for the disk). Effects go through RaftPorts; the arithmetic is in quorum.ts. Invariants kept
+// here: the epoch never decreases, the high watermark never decreases and stays <= the log end, committed entries
+// are delivered once and in order, and nothing is sent that depends on a quorum-state write before it completed.
+import { assign, fromPromise, setup } from 'xstate';
+import { raftFetchEntriesMax, raftProposalRecordsMax, raftRecordBytesMax, raftUncommittedEntriesMax } from '../limits.js';
+import type { ErrorCode } from '../wire/errors.js';
+import type { FetchResponse, RaftEntry, RaftMessage, RaftMessageOf, RaftMessageType } from '../wire/raft.js';
+import type { NodeId, QuorumState, RaftConfig, RaftLog, RaftPorts } from './ports.js';
+import { assertQuorumTransition } from './memory-quorum-store.js';
+import {
+  decideVote,
+  electionBackoffMs,
+  fetchDivergence,
+  hasMajority,
+  highWatermark,
+  invariant,
+  quorumContactDeadlineMs,
+  randomElectionTimeoutMs,
+  truncationOffset,
+  type VoteDecision,
+} from './quorum.js';
+
+export type RaftRole = 'loading' | 'persisting' | 'unattached' | 'prospective' | 'candidate' | 'leader' | 'follower' | 'resigned';
+
+export interface ReplicaProgress {
+  /** The replica's log end offset as of its last agreeing fetch in this epoch (-1: not yet). */
+  endOffset: number;
+  /** When it last fetched in this epoch (null: not yet). */
+  lastContactMs: number | null;
+}
+
+export interface Outbound {
+  to: NodeId;
+  message: RaftMessage;
+}
+
+export interface RaftContext {
+  config: RaftConfig;
+  ports: RaftPorts;
+  isVoter: boolean;
+  role: RaftRole;
+  /** The quorum state as last persisted (leaderId may be cleared in memory when the leader is known to be gone). */
+  quorum: QuorumState;
+  /** A quorum state to persist, and the replies that may go out only once it is durable. */
+  pendingQuorum: QuorumState | null;
+  pendingReplies: Outbound[];
+  highWatermark: number;
+  /** Entries below this were delivered to the listener. */
+  appliedOffset: number;
+  nextCorrelationId: number;
+  /** Correlation id of the current (pre-)vote round or of the outstanding fetch. */
+  roundCorrelationId: number;
+  granted: NodeId[];
+  rejected: NodeId[];
+  failedElections: number;
+  /** The next election wait, drawn on entry to a state that waits for one. */
+  electionDelayMs: number;
+  /**
+   * The leader we gave up on in this epoch (fetch timeout or resignation). Others may still name it for a while;
+   * only the leader itself speaking again makes it our leader once more, else no one could ever be elected.
+   */
+  lostLeader: { epoch: number; leaderId: NodeId } | null;
+  /** Set by EndQuorumEpoch: start the next election after this instead of a full timeout. */
+  electionDelayOverrideMs: number | null;
+  // Leader
+  epochStartOffset: number;
+  leaderSinceMs: number;
+  flushedEndOffset: number;
+  replicas: Record<number, ReplicaProgress>;
+  checkQuorumDelayMs: number;
+  // Follower
+  /** When the leader last answered a fetch (or when we started following it). */
+  leaderContactMs: number;
+  fetchedEntries: RaftEntry[];
+  fetchedHighWatermark: number;
+  truncateOffset: number;
+}
+
+export type RaftEvent =
+  | RaftMessage
+  /** From the controller: append these records if this node leads; answered through `ports.proposed`. */
+  | { type: 'raft.propose'; requestId: number; records: Uint8Array[] }
+  /** Graceful shutdown: a leader resigns with EndQuorumEpoch so the others need not wait for a timeout. */
+  | { type: 'raft.shutdown' }
+  /** The leader's own append of entries up to `endOffset` in `epoch` became durable. */
+  | { type: 'raft.log.flushed'; epoch: number; endOffset: number };
+
+export interface RaftInput {
+  config: RaftConfig;
+  ports: RaftPorts;
+}
+
+export const raftMessageTypes = [
+  'raft.vote.request',
+  'raft.vote.response',
+  'raft.begin-quorum-epoch.request',
+  'raft.begin-quorum-epoch.response',
+  'raft.end-quorum-epoch.request',
+  'raft.end-quorum-epoch.response',
+  'raft.fetch.request',
+  'raft.fetch.response',
+  'raft.fetch-snapshot.request',
+  'raft.fetch-snapshot.response',
+] as const satisfies readonly RaftMessageType[];
+
+function isMessage(event: RaftEvent): event is RaftMessage {
+  return (raftMessageTypes as readonly string[]).includes(event.type);
+}
+
+/** The (epoch, leader) an inbound message tells us about, if any. */
+export function observedLeadership(event: RaftEvent): { epoch: number; leaderId: NodeId | null } | null {
+  if (!isMessage(event)) return null;
+  switch (event.type) {
+    case 'raft.vote.request':
+      return null; // decided by decideVote, which knows about pre-votes
+    case 'raft.begin-quorum-epoch.request':
+      return { epoch: event.body.leaderEpoch, leaderId: event.body.leaderId };
+    case 'raft.end-quorum-epoch.request':
+      return { epoch: event.body.leaderEpoch, leaderId: null }; // that leader is resigning
+    case 'raft.fetch.request':
+    case 'raft.fetch-snapshot.request':
+      return { epoch: event.body.replicaEpoch, leaderId: null };
+    default:
+      return { epoch: event.body.leaderEpoch, leaderId: event.body.leaderId };
+  }
+}
+
+/**
+ * True when the message shows a newer epoch, or a leader of our epoch we did not know: either way we adopt it
+ * (persisting first). Two different leaders in one epoch would break Raft and are asserted against.
+ */
+export function learnsLeadership(context: RaftContext, event: RaftEvent): boolean {
+  const seen = observedLeadership(event);
+  if (seen === null) return false;
+  if (seen.epoch > context.quorum.epoch) return true;
+  if (seen.epoch < context.quorum.epoch || seen.leaderId === null) return false;
+  // Old news about our own leadership (we restarted or resigned in this epoch): nothing to adopt.
+  if (seen.leaderId === context.config.nodeId && context.role !== 'leader') return false;
+  if (context.role === 'leader' || context.quorum.leaderId === context.config.nodeId) {
+    invariant(seen.leaderId === context.config.nodeId, () => `node ${seen.leaderId} claims to lead epoch ${seen.epoch}, led by ${context.config.nodeId}`);
+    return false;
+  }
+  const lost = context.lostLeader;
+  if (lost !== null && lost.epoch === seen.epoch && lost.leaderId === seen.leaderId && isMessage(event) && event.from !== seen.leaderId) {
+    return false;
+  }
+  if (context.quorum.leaderId !== null) {
+    invariant(seen.leaderId === context.quorum.leaderId, () => `two leaders in epoch ${seen.epoch}: ${context.quorum.leaderId} and ${seen.leaderId}`);
+    return false;
+  }
+  return true;
+}
+
+function logPosition(log: RaftLog): { lastEpoch: number; endOffset: number } {
+  return { lastEpoch: log.lastEpoch(), endOffset: log.endOffset() };
+}
+
+function voteDecision(context: RaftContext, event: RaftEvent): VoteDecision | null {
+  if (event.type !== 'raft.vote.request') return null;
+  return decideVote(
+    {
+      quorum: context.quorum,
+      log: logPosition(context.ports.log),
+      isVoter: context.isVoter,
+      hasLiveLeader: context.role === 'follower' || context.role === 'leader',
+    },
+    event.body,
+  );
+}
+
+function message<T extends RaftMessageType>(context: RaftContext, type: T, correlationId: number, body: RaftMessageOf<T>['body']): RaftMessage {
+  return { type, from: context.config.nodeId, correlationId, body } as RaftMessage;
+}
+
+function otherVoters(context: RaftContext): NodeId[] {
+  return context.config.voters.filter((id) => id !== context.config.nodeId);
+}
+
+function fetchReply(context: RaftContext, errorCode: ErrorCode | null, extra: Partial<FetchResponse> = {}): FetchResponse {
+  return {
+    errorCode,
+    leaderEpoch: context.quorum.epoch,
+    leaderId: context.quorum.leaderId,
+    highWatermark: context.highWatermark,
+    logStartOffset: context.ports.log.startOffset(),
+    divergingEpoch: null,
+    snapshotId: null,
+    entries: [],
+    ...extra,
+  };
+}
+
+function drawElectionDelay(context: RaftContext): number {
+  const { electionTimeoutMs, retryBackoffMs, electionBackoffMaxMs } = context.config;
+  return (
+    randomElectionTimeoutMs(electionTimeoutMs, context.ports.random.next()) +
+    electionBackoffMs(context.failedElections, retryBackoffMs, electionBackoffMaxMs, context.ports.random.next())
+  );
+}
+
+/** The leader's view of who holds what, turned into a high watermark (voters only, the leader's durable end). */
+function leaderHighWatermark(context: RaftContext): number {
+  const endOffsets = context.config.voters.map((id) =>
+    id === context.config.nodeId ? context.flushedEndOffset : (context.replicas[id]?.endOffset ?? -1),
+  );
+  return highWatermark(endOffsets, context.highWatermark, context.epochStartOffset);
+}
+
+function checkHighWatermark(context: RaftContext, next: number): number {
+  invariant(next >= context.highWatermark, () => `high watermark went back from ${context.highWatermark} to ${next}`);
+  invariant(next <= context.ports.log.endOffset(), () => `high watermark ${next} past the log end ${context.ports.log.endOffset()}`);
+  return next;
+}
+
+export const raftSetup = setup({
+  types: {
+    context: {} as RaftContext,
+    events: {} as RaftEvent,
+    input: {} as RaftInput,
+  },
+  actors: {
+    loadQuorumState: fromPromise<QuorumState, { ports: RaftPorts }>(({ input }) => input.ports.store.read()),
+    persistQuorumState: fromPromise<void, { ports: RaftPorts; state: QuorumState | null }>(({ input }) => {
+      invariant(input.state !== null, 'persisting without a pending quorum state');
+      return input.ports.store.write(input.state);
+    }),
+    truncateLog: fromPromise<void, { ports: RaftPorts; offset: number }>(({ input }) => input.ports.log.truncateTo(input.offset)),
+    appendLog: fromPromise<void, { ports: RaftPorts; entries: RaftEntry[] }>(({ input }) => input.ports.log.append(input.entries)),
+  },
+  delays: {
+    electionDelay: ({ context }) => context.electionDelayMs,
+    /** Resend a fetch whose answer is late, but never wait past the fetch timeout. */
+    fetchRetry: ({ context }) =>
+      Math.max(1, Math.min(context.config.fetchRetryMs, context.leaderContactMs + context.config.fetchTimeoutMs - context.ports.clock.now())),
+    fetchIdle: ({ context }) => context.config.fetchIdleMs,
+    beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
+    checkQuorum: ({ context }) => context.checkQuorumDelayMs,
+  },
+  guards: {
+    isVoter: ({ context }) => context.isVoter,
+    learnsLeadership: ({ context, event }) => learnsLeadership(context, event),
+    voteNeedsPersistedGrant: ({ context, event }) => {
+      const d = voteDecision(context, event);
+      return d?.kind === 'persist-then-reply' && d.granted;
+    },
+    voteNeedsPersistedEpoch: ({ context, event }) => {
+      const d = voteDecision(context, event);
+      return d?.kind === 'persist-then-reply' && !d.granted;
+    },
+    pendingLeaderIsOther: ({ context }) =>
+      context.pendingQuorum !== null && context.pendingQuorum.leaderId !== null && context.pendingQuorum.leaderId !== context.config.nodeId,
+    loadedLeaderIsOther: ({ context, event }) => {
+      if ((event as { type: string }).type !== 'xstate.done.actor.load') return false;
+      const state = (event as unknown as { output: QuorumState }).output;
+      return state.leaderId !== null && state.leaderId !== context.config.nodeId;
+    },
+    hasMajority: ({ context }) => hasMajority(context.granted, context.config.voters),
+    isRoundVoteResponse: ({ context, event }) =>
+      event.type === 'raft.vote.response' &&
+      event.correlationId === context.roundCorrelationId &&
+      event.body.preVote === (context.role === 'prospective') &&
+      !learnsLeadership(context, event),
+    isResigningLeader: ({ context, event }) =>
+      event.type === 'raft.end-quorum-epoch.request' &&
+      event.body.leaderEpoch === context.quorum.epoch &&
+      event.body.leaderId === context.quorum.leaderId &&
+      context.role === 'follower',
+    isCurrentFetchResponse: ({ context, event }) =>
+      event.type === 'raft.fetch.response' &&
+      event.correlationId === context.roundCorrelationId &&
+      event.from === context.quorum.leaderId &&
+      !learnsLeadership(context, event),
+    fetchFailed: ({ event }) => event.type === 'raft.fetch.response' && event.body.errorCode !== null,
+    fetchDiverged: ({ event }) => event.type === 'raft.fetch.response' && event.body.divergingEpoch !== null,
+    fetchNeedsSnapshot: ({ event }) => event.type === 'raft.fetch.response' && event.body.snapshotId !== null,
+    fetchHasEntries: ({ context, event }) =>
+      event.type === 'raft.fetch.response' && event.body.entries[0]?.offset === context.ports.log.endOffset(),
+    isCurrentFlush: ({ context, event }) => event.type === 'raft.log.flushed' && event.epoch === context.quorum.epoch,
+    leaderSilentTooLong: ({ context }) => context.ports.clock.now() - context.leaderContactMs >= context.config.fetchTimeoutMs,
+    hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
+  },
+  actions: {
+    // ---- quorum state ----
+    adoptLoadedQuorum: assign(({ context, event }) => {
+      const state = (event as unknown as { output: QuorumState }).output;
+      const startOffset = context.ports.log.startOffset();
+      // A node that led before the crash cannot know whether it still does: it restarts without a leader.
+      const leaderId = state.leaderId === context.config.nodeId ? null : state.leaderId;
+      return { quorum: { ...state, leaderId }, highWatermark: startOffset, appliedOffset: startOffset };
+    }),
+    stageLeadership: assign(({ context, event }) => {
+      const seen = observedLeadership(event);
+      invariant(seen !== null, 'staging leadership from a message without one');
+      const votedFor = seen.epoch === context.quorum.epoch ? context.quorum.votedFor : null;
+      const pendingQuorum = { epoch: seen.epoch, votedFor, leaderId: seen.leaderId };
+      const pendingReplies: Outbound[] = [];
+      if (event.type === 'raft.begin-quorum-epoch.request' || event.type === 'raft.end-quorum-epoch.request') {
+        const type = event.type === 'raft.begin-quorum-epoch.request' ? 'raft.begin-quorum-epoch.response' : 'raft.end-quorum-epoch.response';
+        pendingReplies.push({
+          to: event.from,
+          message: message(context, type, event.correlationId, { errorCode: null, leaderEpoch: seen.epoch, leaderId: seen.leaderId }),
+        });
+      }
+      return { pendingQuorum, pendingReplies };
+    }),
+    stageVote: assign(({ context, event }) => {
+      const decision = voteDecision(context, event);
+      invariant(decision?.kind === 'persist-then-reply' && event.type === 'raft.vote.request', 'staging a vote that needs no write');
+      const reply = message(context, 'raft.vote.response', event.correlationId, {
+        errorCode: null,
+        leaderEpoch: decision.state.epoch,
+        leaderId: decision.state.leaderId,
+        voteGranted: decision.granted,
+        preVote: false,
+      });
+      return { pendingQuorum: decision.state, pendingReplies: [{ to: event.from, message: reply }] };
+    }),
+    stageCandidacy: assign(({ context }) => ({
+      pendingQuorum: { epoch: context.quorum.epoch + 1, votedFor: context.config.nodeId, leaderId: null },
+      pendingReplies: [],
+    })),
+    stageLeadershipOfSelf: assign(({ context }) => ({
+      pendingQuorum: { ...context.quorum, leaderId: context.config.nodeId },
+      pendingReplies: [],
+    })),
+    commitPendingQuorum: assign(({ context }) => {
+      const next = context.pendingQuorum;
+      invariant(next !== null, 'no pending quorum state to commit');
+      assertQuorumTransition(context.quorum, next);
+      if (next.epoch !== context.quorum.epoch || next.leaderId !== context.quorum.leaderId) {
+        context.ports.listener.onLeaderChange({ epoch: next.epoch, leaderId: next.leaderId });
+      }
+      return { quorum: next, pendingQuorum: null, lostLeader: next.epoch === context.quorum.epoch ? context.lostLeader : null };
+    }),
+    /** Persist before you speak: these replies were held until the quorum-state write completed. */
+    sendPendingReplies: assign(({ context }) => {
+      for (const { to, message: m } of context.pendingReplies) context.ports.send(to, m);
+      return { pendingReplies: [] };
+    }),
+    forgetLeader: assign(({ context }) => {
+      const leaderId = context.quorum.leaderId;
+      if (leaderId === null) return {};
+      context.ports.listener.onLeaderChange({ epoch: context.quorum.epoch, leaderId: null });
+      return { quorum: { ...context.quorum, leaderId: null }, lostLeader: { epoch: context.quorum.epoch, leaderId } };
+    }),
+    setRole: assign((_, params: { role: RaftRole }) => ({ role: params.role })),
+
+    // ---- answers every state gives ----
+    replyToVote: ({ context, event }) => {
+      const decision = voteDecision(context, event);
+      invariant(decision?.kind === 'reply' && event.type === 'raft.vote.request', 'immediate vote reply for a vote that needs a write');
+      context.ports.send(
+        event.from,
+        message(context, 'raft.vote.response', event.correlationId, {
+          errorCode: null,
+          leaderEpoch: context.quorum.epoch,
+          leaderId: context.quorum.leaderId,
+          voteGranted: decision.granted,
+          preVote: event.body.preVote,
+        }),
+      );
+    },
+    replyToBeginQuorumEpoch: ({ context, event }) => {
+      if (event.type !== 'raft.begin-quorum-epoch.request') return;
+      const stale = event.body.leaderEpoch < context.quorum.epoch;
+      context.ports.send(
+        event.from,
+        message(context, 'raft.begin-quorum-epoch.response', event.correlationId, {
+          errorCode: stale ? 'FENCED_LEADER_EPOCH' : null,
+          leaderEpoch: context.quorum.epoch,
+          leaderId: context.quorum.leaderId,
+        }),
+      );
+    },
+    replyToEndQuorumEpoch: ({ context, event }) => {
+      if (event.type !== 'raft.end-quorum-epoch.request') return;
+      const stale = event.body.leaderEpoch < context.quorum.epoch;
+      context.ports.send(
+        event.from,
+        message(context, 'raft.end-quorum-epoch.response', event.correlationId, {
+          errorCode: stale ? 'FENCED_LEADER_EPOCH' : null,
+          leaderEpoch: context.quorum.epoch,
+          leaderId: context.quorum.leaderId,
+        }),
+      );
+    },
+    /** A non-leader answers a fetch with who it believes leads, so observers and stale followers find the leader. */
+    refuseFetch: ({ context, event }) => {
+      if (event.type === 'raft.fetch.request') {
+        const code = event.body.replicaEpoch < context.quorum.epoch ? 'FENCED_LEADER_EPOCH' : 'NOT_LEADER_OR_FOLLOWER';
+        context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, fetchReply(context, code)));
+      } else if (event.type === 'raft.fetch-snapshot.request') {
+        const leads = context.role === 'leader';
+        context.ports.send(
+          event.from,
+          message(context, 'raft.fetch-snapshot.response', event.correlationId, {
+            errorCode: leads ? 'SNAPSHOT_NOT_FOUND' : 'NOT_LEADER_OR_FOLLOWER',
+            leaderEpoch: context.quorum.epoch,
+            leaderId: context.quorum.leaderId,
+            snapshotId: event.body.snapshotId,
+            size: 0,
+            position: event.body.position,
+            bytes: new Uint8Array(0),
+          }),
+        );
+      }
+    },
+    rejectProposal: ({ context, event }) => {
+      if (event.type !== 'raft.propose') return;
+      context.ports.proposed(event.requestId, {
+        ok: false,
+        code: 'NOT_LEADER_OR_FOLLOWER',
+        leaderId: context.quorum.leaderId,
+        epoch: context.quorum.epoch,
+      });
+    },
+    dropWhileBusy: ({ context, event }) => {
+      context.ports.logger.trace({ event: event.type, role: context.role }, 'raft: message dropped while persisting');
+    },
+
+    // ---- elections ----
+    drawElectionDelay: assign(({ context }) => {
+      // An observer never runs for election: its wait is only the pause between two leader discoveries.
+      if (!context.isVoter) return { electionDelayMs: context.config.observerDiscoveryMs, electionDelayOverrideMs: null };
+      const override = context.electionDelayOverrideMs;
+      return { electionDelayMs: override ?? drawElectionDelay(context), electionDelayOverrideMs: null };
+    }),
+    countFailedElection: assign(({ context }) => ({ failedElections: context.failedElections + 1 })),
+    startRound: assign(({ context }) => ({
+      granted: [context.config.nodeId],
+      rejected: [],
+      roundCorrelationId: context.nextCorrelationId,
+      nextCorrelationId: context.nextCorrelationId + 1,
+    })),
+    requestVotes: ({ context }, params: { preVote: boolean }) => {
+      const log = context.ports.log;
+      for (const to of otherVoters(context)) {
+        context.ports.send(
+          to,
+          message(context, 'raft.vote.request', context.roundCorrelationId, {
+            candidateEpoch: params.preVote ? context.quorum.epoch + 1 : context.quorum.epoch,
+            candidateId: context.config.nodeId,
+            lastOffsetEpoch: log.lastEpoch(),
+            lastOffset: log.endOffset(),
+            preVote: params.preVote,
+          }),
+        );
+      }
+    },
+    recordVote: assign(({ context, event }) => {
+      if (event.type !== 'raft.vote.response') return {};
+      const { granted, rejected } = context;
+      if (granted.includes(event.from) || rejected.includes(event.from)) return {};
+      return event.body.voteGranted ? { granted: [...granted, event.from] } : { rejected: [...rejected, event.from] };
+    }),
+    /** EndQuorumEpoch (KIP-595): the leader resigns; its preferred successors start their elections first. */
+    scheduleEarlyElection: assign(({ context, event }) => {
+      if (event.type !== 'raft.end-quorum-epoch.request') return {};
+      const position = event.body.preferredSuccessors.indexOf(context.config.nodeId);
+      const delay =
+        position < 0
+          ? drawElectionDelay(context)
+          : electionBackoffMs(position + 1, context.config.retryBackoffMs, context.config.electionBackoffMaxMs, context.ports.random.next());
+      return { electionDelayOverrideMs: delay };
+    }),
+
+    // ---- leader ----
+    becomeLeader: assign(({ context }) => {
+      const now = context.ports.clock.now();
+      const log = context.ports.log;
+      const replicas: Record<number, ReplicaProgress> = {};
+      for (const id of otherVoters(context)) replicas[id] = { endOffset: -1, lastContactMs: null };
+      context.ports.logger.info({ epoch: context.quorum.epoch }, 'raft: became leader');
+      return {
+        epochStartOffset: log.endOffset(),
+        flushedEndOffset: log.endOffset(),
+        leaderSinceMs: now,
+        replicas,
+        failedElections: 0,
+        checkQuorumDelayMs: checkQuorumWindowMs(context),
+      };
+    }),
+    /** KIP-595: the first entry of a new leader is a LeaderChange record of its own epoch; committing it commits the past. */
+    appendLeaderChange: ({ context, self }) => {
+      const log = context.ports.log;
+      invariant(log.lastEpoch() <= context.quorum.epoch, 'log holds an epoch newer than the leader');
+      const entry: RaftEntry = {
+        offset: log.endOffset(),
+        epoch: context.quorum.epoch,
+        record: { type: 'leader-change', leaderId: context.config.nodeId, voters: [...context.config.voters] },
+      };
+      appendAsLeader(context, [entry], (e) => self.send(e));
+    },
+    sendBeginQuorumEpoch: ({ context }, params: { onlyUnfetched: boolean }) => {
+      for (const to of otherVoters(context)) {
+        if (params.onlyUnfetched && (context.replicas[to]?.lastContactMs ?? null) !== null) continue;
+        context.ports.send(
+          to,
+          message(context, 'raft.begin-quorum-epoch.request', 0, { leaderEpoch: context.quorum.epoch, leaderId: context.config.nodeId }),
+        );
+      }
+    },
+    sendEndQuorumEpoch: ({ context }) => {
+      const successors = otherVoters(context).sort(
+        (a, b) => (context.replicas[b]?.endOffset ?? -1) - (context.replicas[a]?.endOffset ?? -1) || a - b,
+      );
+      for (const to of successors) {
+        context.ports.send(
+          to,
+          message(context, 'raft.end-quorum-epoch.request', 0, {
+            leaderEpoch: context.quorum.epoch,
+            leaderId: context.config.nodeId,
+            preferredSuccessors: successors,
+          }),
+        );
+      }
+    },
+    serveFetch: assign(({ context, event }) => {
+      if (event.type !== 'raft.fetch.request') return {};
+      const { body } = event;
+      const log = context.ports.log;
+      const reply = (r: FetchResponse): void => context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, r));
+      if (body.replicaEpoch < context.quorum.epoch) {
+        reply(fetchReply(context, 'FENCED_LEADER_EPOCH'));
+        return {};
+      }
+      const now = context.ports.clock.now();
+      const known = context.replicas[event.from];
+      const replicas = { ...context.replicas, [event.from]: { endOffset: known?.endOffset ?? -1, lastContactMs: now } };
+      if (body.fetchOffset < log.startOffset()) {
+        reply(fetchReply(context, null, { snapshotId: log.latestSnapshot() }));
+        return { replicas };
+      }
+      const diverging = fetchDivergence(body.fetchOffset, body.lastFetchedEpoch, log.endOffsetForEpoch(body.lastFetchedEpoch));
+      if (diverging !== null || body.fetchOffset > log.endOffset()) {
+        const divergingEpoch = diverging ?? log.endOffsetForEpoch(body.lastFetchedEpoch);
+        reply(fetchReply(context, null, { divergingEpoch }));
+        return { replicas };
+      }
+      // The fetch agrees with our log up to fetchOffset, so the replica holds our prefix up to there.
+      replicas[event.from] = { endOffset: body.fetchOffset, lastContactMs: now };
+      const next = { ...context, replicas };
+      const hw = checkHighWatermark(context, leaderHighWatermark(next));
+      const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
+      reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
+      return { replicas, highWatermark: hw };
+    }),
+    appendProposal: ({ context, event, self }) => {
+      if (event.type !== 'raft.propose') return;
+      const log = context.ports.log;
+      const reject = (code: 'THROTTLING_QUOTA_EXCEEDED' | 'INVALID_REQUEST'): void =>
+        context.ports.proposed(event.requestId, { ok: false, code, leaderId: context.config.nodeId, epoch: context.quorum.epoch });
+      const { records } = event;
+      if (records.length === 0 || records.length > raftProposalRecordsMax || records.some((r) => r.byteLength > raftRecordBytesMax)) {
+        reject('INVALID_REQUEST');
+        return;
+      }
+      if (log.endOffset() - context.highWatermark + records.length > raftUncommittedEntriesMax) {
+        reject('THROTTLING_QUOTA_EXCEEDED');
+        return;
+      }
+      const baseOffset = log.endOffset();
+      const entries = records.map((data, i): RaftEntry => ({ offset: baseOffset + i, epoch: context.quorum.epoch, record: { type: 'data', data } }));
+      appendAsLeader(context, entries, (e) => self.send(e));
+      context.ports.proposed(event.requestId, { ok: true, epoch: context.quorum.epoch, baseOffset, lastOffset: baseOffset + entries.length - 1 });
+    },
+    recordFlush: assign(({ context, event }) => {
+      if (event.type !== 'raft.log.flushed') return {};
+      const flushedEndOffset = Math.max(context.flushedEndOffset, Math.min(event.endOffset, context.ports.log.endOffset()));
+      const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
+      return { flushedEndOffset, highWatermark: hw };
+    }),
+    scheduleQuorumCheck: assign(({ context }) => ({
+      checkQuorumDelayMs: Math.max(1, quorumDeadline(context) - context.ports.clock.now()),
+    })),
+
+    // ---- follower ----
+    markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
+    sendFetch: assign(({ context }) => {
+      const log = context.ports.log;
+      const correlationId = context.nextCorrelationId;
+      const leaderId = context.quorum.leaderId;
+      invariant(leaderId !== null && leaderId !== context.config.nodeId, 'fetching without another node as leader');
+      context.ports.send(
+        leaderId,
+        message(context, 'raft.fetch.request', correlationId, {
+          replicaId: context.config.nodeId,
+          replicaEpoch: context.quorum.epoch,
+          fetchOffset: log.endOffset(),
+          lastFetchedEpoch: log.lastEpoch(),
+          maxEntries: raftFetchEntriesMax,
+        }),
+      );
+      return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+    }),
+    /** An observer without a leader asks a random voter; any voter's answer names the leader it knows. */
+    sendDiscoveryFetch: assign(({ context }) => {
+      if (context.isVoter) return {};
+      const voters = context.config.voters;
+      const to = voters[context.ports.random.int(voters.length)];
+      invariant(to !== undefined, 'no voters to discover the leader from');
+      const log = context.ports.log;
+      const correlationId = context.nextCorrelationId;
+      context.ports.send(
+        to,
+        message(context, 'raft.fetch.request', correlationId, {
+          replicaId: context.config.nodeId,
+          replicaEpoch: context.quorum.epoch,
+          fetchOffset: log.endOffset(),
+          lastFetchedEpoch: log.lastEpoch(),
+          maxEntries: 1,
+        }),
+      );
+      return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+    }),
+    stageTruncation: assign(({ context, event }) => {
+      if (event.type !== 'raft.fetch.response' || event.body.divergingEpoch === null) return {};
+      invariant(context.role === 'follower', 'only a follower truncates its log; a leader never does');
+      const diverging = event.body.divergingEpoch;
+      const offset = truncationOffset(diverging, context.ports.log.endOffsetForEpoch(diverging.epoch));
+      invariant(offset >= context.highWatermark, () => `truncation to ${offset} would remove committed entries below ${context.highWatermark}`);
+      invariant(offset >= context.ports.log.startOffset(), 'truncation below the log start');
+      return { truncateOffset: offset };
+    }),
+    stageEntries: assign(({ event }) => {
+      if (event.type !== 'raft.fetch.response') return {};
+      const entries = event.body.entries;
+      entries.forEach((e, i) => invariant(i === 0 || e.offset === (entries[i - 1]?.offset ?? -1) + 1, 'fetched entries are not contiguous'));
+      return { fetchedEntries: entries, fetchedHighWatermark: event.body.highWatermark };
+    }),
+    stageHighWatermark: assign(({ event }) => {
+      if (event.type !== 'raft.fetch.response') return {};
+      return { fetchedEntries: [], fetchedHighWatermark: event.body.highWatermark };
+    }),
+    /** Only after an agreeing fetch (and its append) does our log match the leader's up to our end. */
+    advanceFollowerHighWatermark: assign(({ context }) => {
+      const candidate = Math.min(context.fetchedHighWatermark, context.ports.log.endOffset());
+      const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
+      return { highWatermark: hw, fetchedEntries: [] };
+    }),
+
+    // ---- both ----
+    deliverCommitted: assign(({ context }) => {
+      const log = context.ports.log;
+      invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
+      let applied = context.appliedOffset;
+      while (applied < context.highWatermark) {
+        const batch = log.read(applied, Math.min(raftFetchEntriesMax, context.highWatermark - applied));
+        invariant(batch.length > 0 && batch[0]?.offset === applied, () => `committed entry ${applied} missing from the log`);
+        context.ports.listener.onCommit(batch, context.highWatermark);
+        applied += batch.length;
+      }
+      return { appliedOffset: applied };
+    }),
+    logUnsupportedSnapshot: ({ context }) => {
+      context.ports.logger.error({ epoch: context.quorum.epoch }, 'raft: the leader asks for a snapshot fetch, which this node does not support yet');
+    },
+  },
+});
+
+function checkQuorumWindowMs(context: RaftContext): number {
+  // KIP-595: a leader that hears from no majority for 1.5 fetch timeouts resigns.
+  return Math.floor(context.config.fetchTimeoutMs * 1.5);
+}
+
+function quorumDeadline(context: RaftContext): number {
+  const contacts = otherVoters(context).map((id) => context.replicas[id]?.lastContactMs ?? null);
+  return quorumContactDeadlineMs(contacts, context.config.voters.length, context.leaderSinceMs, checkQuorumWindowMs(context));
+}
+
+/** The leader's entries are readable at once; its own end offset counts for the high watermark only once durable. */
+function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (event: RaftEvent) => void): void {
+  const epoch = context.quorum.epoch;
+  const endOffset = (entries.at(-1)?.offset ?? -1) + 1;
+  context.ports.log.append(entries).then(
+    () => notify({ type: 'raft.log.flushed', epoch, endOffset }),
+    (error: unknown) => context.ports.logger.error({ error: String(error), epoch }, 'raft: leader append failed'),
+  );
+}

@@ -1,0 +1,57 @@
+// The leader (KIP-595): durable leadership first, then a LeaderChange record of its own epoch, BeginQuorumEpoch to
+// the voters, fetch serving with divergence checks, proposals, the high watermark over voters, and check-quorum.
+import { not } from 'xstate';
+import { raftSetup } from '../setup.js';
+import { busy, persistPending } from './shared.js';
+
+export const leader = raftSetup.createStateConfig({
+  initial: 'persisting',
+  states: {
+    persisting: {
+      entry: [{ type: 'setRole', params: { role: 'persisting' } }, 'stageLeadershipOfSelf'],
+      invoke: { ...persistPending, onDone: { target: 'leading', actions: 'commitPendingQuorum' } },
+      on: busy,
+    },
+    leading: {
+      type: 'parallel',
+      entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
+      on: {
+        'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'deliverCommitted'] },
+        'raft.propose': { actions: 'appendProposal' },
+        'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'deliverCommitted'] },
+        'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
+      },
+      states: {
+        /** Voters that have not fetched in this epoch hear BeginQuorumEpoch again (it may have been lost). */
+        announcing: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              after: {
+                beginQuorumEpochRetry: {
+                  target: 'waiting',
+                  reenter: true,
+                  actions: { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: true } },
+                },
+              },
+            },
+          },
+        },
+        /** Check-quorum: a leader cut off from a majority for 1.5 fetch timeouts resigns. */
+        checkingQuorum: {
+          initial: 'watching',
+          states: {
+            watching: {
+              after: {
+                checkQuorum: [
+                  { guard: 'hasQuorumContact', target: 'watching', reenter: true, actions: 'scheduleQuorumCheck' },
+                  { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
+                ],
+              },
+            },
+          },
+        },
+      },
+    },
+  },
+});
