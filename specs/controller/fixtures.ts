@@ -41,6 +41,8 @@ export function unfence(brokerId: number, brokerEpoch: number): MetadataRecord {
  */
 export class Harness {
   image: MetadataImage = emptyImage;
+  /** The records the last successful command wrote. */
+  lastRecords: readonly MetadataRecord[] = [];
   readonly random: Random;
 
   constructor(seed = 1, readonly settings: ControllerSettings = defaultControllerSettings) {
@@ -57,6 +59,7 @@ export class Harness {
     if (isCommandError(outcome)) return outcome;
     // Every record a handler writes must also pass the log's schema (the bytes on disk are decoded with it).
     for (const r of outcome.records) MetadataRecord.parse(r);
+    this.lastRecords = outcome.records;
     this.image = applyRecords(this.image, outcome.records, this.image.offset + 1);
     checkImage(this.image);
     return outcome.response;
