@@ -38,6 +38,7 @@ export const raftMachine = raftSetup.createMachine({
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
+    snapshotFetch: null,
     truncateOffset: 0,
   }),
   initial: 'loading',
