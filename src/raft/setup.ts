@@ -461,6 +461,7 @@ export const raftSetup = setup({
       const override = context.electionDelayOverrideMs;
       return { electionDelayMs: override ?? drawElectionDelay(context), electionDelayOverrideMs: null };
     }),
+    resetElectionBackoff: assign({ failedElections: 0 }),
     countFailedElection: assign(({ context }) => ({ failedElections: context.failedElections + 1 })),
     startRound: assign(({ context }) => ({
       granted: [context.config.nodeId],

@@ -5,7 +5,7 @@ import { raftSetup } from '../setup.js';
 
 /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
 export const follower = raftSetup.createStateConfig({
-  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact'],
+  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'resetElectionBackoff'],
   initial: 'fetching',
   states: {
     fetching: {
