@@ -76,6 +76,7 @@ export const raftMachine = raftSetup.createMachine({
     ],
     'raft.fetch-snapshot.response': { guard: 'learnsLeadership', target: '.persistingEpoch', actions: 'stageLeadership' },
     'raft.propose': { actions: 'rejectProposal' },
+    'raft.log.failed': { actions: 'failOnLogError' },
   },
   states: {
     loading,

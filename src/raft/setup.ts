@@ -86,6 +86,13 @@ export interface RaftContext {
   truncateOffset: number;
 }
 
+export class RaftStorageError extends Error {
+  constructor(reason: string) {
+    super(`raft log write failed: ${reason}`);
+    this.name = 'RaftStorageError';
+  }
+}
+
 export interface SnapshotFetch {
   id: SnapshotId;
   size: number | null;
@@ -100,7 +107,9 @@ export type RaftEvent =
   /** Graceful shutdown: a leader resigns with EndQuorumEpoch so the others need not wait for a timeout. */
   | { type: 'raft.shutdown' }
   /** The leader's own append of entries up to `endOffset` in `epoch` became durable. */
-  | { type: 'raft.log.flushed'; epoch: number; endOffset: number };
+  | { type: 'raft.log.flushed'; epoch: number; endOffset: number }
+  /** The leader's append failed (disk full, I/O error): the node cannot go on safely. */
+  | { type: 'raft.log.failed'; reason: string };
 
 export interface RaftInput {
   config: RaftConfig;
@@ -689,6 +698,12 @@ export const raftSetup = setup({
       }
       return { appliedOffset: applied };
     }),
+    /** Like a failed quorum-state write, a failed log write stops the node: the actor fails, the host must stop it. */
+    failOnLogError: ({ context, event }) => {
+      if (event.type !== 'raft.log.failed') return;
+      context.ports.logger.fatal({ reason: event.reason, epoch: context.quorum.epoch }, 'raft: log write failed');
+      throw new RaftStorageError(event.reason);
+    },
     // ---- snapshots (KIP-630) ----
     serveSnapshotChunk: ({ context, event }) => {
       if (event.type !== 'raft.fetch-snapshot.request') return;
@@ -784,6 +799,6 @@ function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (eve
   const endOffset = (entries.at(-1)?.offset ?? -1) + 1;
   context.ports.log.append(entries).then(
     () => notify({ type: 'raft.log.flushed', epoch, endOffset }),
-    (error: unknown) => context.ports.logger.error({ error: String(error), epoch }, 'raft: leader append failed'),
+    (error: unknown) => notify({ type: 'raft.log.failed', reason: String(error) }),
   );
 }
