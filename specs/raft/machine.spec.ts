@@ -109,6 +109,10 @@ test('raft machine: a single voter elects itself, commits its LeaderChange first
     ],
   );
   t.is(node.status().highWatermark, 3);
+  // A lone voter's check-quorum lease never lapses: it still leads a minute later.
+  await clock.advanceTo(60_000);
+  t.is(node.status().role, 'leader');
+  t.is(node.status().epoch, 1);
 });
 
 test('raft machine: a non-leader refuses proposals and names the leader it knows', async (t) => {

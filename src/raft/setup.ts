@@ -616,8 +616,10 @@ export const raftSetup = setup({
       const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
       return { flushedEndOffset, highWatermark: hw };
     }),
+    // Check again exactly when the lease would lapse; a lone voter (lease never lapses) still re-checks once a window,
+    // so the timer stays a finite, sane delay for real clocks.
     scheduleQuorumCheck: assign(({ context }) => ({
-      checkQuorumDelayMs: Math.max(1, quorumDeadline(context) - context.ports.clock.now()),
+      checkQuorumDelayMs: Math.min(checkQuorumWindowMs(context), Math.max(1, quorumDeadline(context) - context.ports.clock.now())),
     })),
 
     // ---- follower ----
