@@ -37,6 +37,7 @@ sim: build
 	node dist/sim.js --help
 
 bench: build
+	node --import tsx bench/wire.ts
 
 clean:
 	rm -rf dist data .sim-out
