@@ -109,15 +109,21 @@ export function createRegistry<M extends ApiMap>(apis: M, options: { frameBytesM
       if (!frame.ok) return reject(frame.code, frame.reason);
       const value = frame.value;
       if (!isPlainObject(value)) return reject('INVALID_REQUEST', 'the frame is CBOR but not a map (an envelope is a map)');
-      const cidParsed = CorrelationId.safeParse(value['cid']);
-      const cid = cidParsed.success ? cidParsed.data : undefined;
-      const apiParsed = ApiName.safeParse(value['api']);
-      const api = apiParsed.success ? apiParsed.data : undefined;
+      // The envelope is validated once; the cid and api are dug out separately only for a rejection's reply.
+      const recover = (): { cid: number | undefined; api: string | undefined } => {
+        const cid = CorrelationId.safeParse(value['cid']);
+        const api = ApiName.safeParse(value['api']);
+        return { cid: cid.success ? cid.data : undefined, api: api.success ? api.data : undefined };
+      };
       if (typeof value['v'] === 'number' && value['v'] !== wireVersion) {
+        const { cid, api } = recover();
         return reject('UNSUPPORTED_VERSION', `envelope version ${value['v']} is not supported (this node speaks ${wireVersion})`, cid, api);
       }
       const parsed = EnvelopeSchema.safeParse(value);
-      if (!parsed.success) return reject('INVALID_REQUEST', `bad envelope: ${describeIssues(parsed.error)}`, cid, api);
+      if (!parsed.success) {
+        const { cid, api } = recover();
+        return reject('INVALID_REQUEST', `bad envelope: ${describeIssues(parsed.error)}`, cid, api);
+      }
       return { ok: true, value: parsed.data };
     },
 

@@ -298,6 +298,7 @@ class RealDisk implements Disk {
       let done = 0;
       while (done < data.byteLength) {
         const { bytesWritten } = await handle.write(data, done, data.byteLength - done, done);
+        if (bytesWritten <= 0) throw new DiskIoError(tmp, `write made no progress at ${done}`);
         done += bytesWritten;
       }
       await handle.sync();
