@@ -38,6 +38,7 @@ sim: build
 
 bench: build
 	node --import tsx bench/wire.ts
+	node --import tsx bench/disk.ts
 
 clean:
 	rm -rf dist data .sim-out
