@@ -41,7 +41,8 @@ export type HandlerTable<M extends ApiMap> = { [K in RequestApiName<M>]?: Handle
 
 export interface RpcServerOptions<M extends ApiMap> {
   registry: Registry<M>;
-  handlers: HandlerTable<M>;
+  // NoInfer: the api map comes from the registry; handler tables written for a smaller family (nodeHandlers) fit in.
+  handlers: HandlerTable<NoInfer<M>>;
   log: Logger;
   clock: Clock;
   metrics?: WireMetrics;
