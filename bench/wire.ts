@@ -101,6 +101,19 @@ async function echoThroughput(address: string, payload: Uint8Array, seconds: num
   return { requestsPerS: done / elapsedS, mibPerS: (done * payload.byteLength) / elapsedS / 2 ** 20 };
 }
 
+/** CPU cost of one round trip's edge work, in process: encode request, decode+validate it, encode the response,
+ * decode+validate that. */
+function codecCost(payload: Uint8Array, iterations: number): number {
+  const start = performance.now();
+  for (let cid = 0; cid < iterations; cid++) {
+    const request = wireRegistry.decodeRequest(wireRegistry.encodeRequest('node.ping', cid, { payload }));
+    if (!request.ok || request.value.api !== 'node.ping') throw new Error('codec bench: request did not decode');
+    const envelope = wireRegistry.decodeEnvelope(wireRegistry.encodeResponse('node.ping', cid, { payload: request.value.body.payload }));
+    if (!envelope.ok || !wireRegistry.parseResponse('node.ping', envelope.value).ok) throw new Error('codec bench: response did not decode');
+  }
+  return ((performance.now() - start) * 1000) / iterations;
+}
+
 async function main(): Promise<void> {
   const seconds = option('seconds', 3);
   const concurrency = option('concurrency', 64);
@@ -117,8 +130,10 @@ async function main(): Promise<void> {
     const latency = await rpcLatency(rpc, payload, size > 4096 ? 2000 : 5000);
     const rpcRate = await rpcThroughput(rpc, payload, seconds, concurrency);
     const echoRate = await echoThroughput(addresses.echo, payload, seconds, concurrency);
+    const codecUs = codecCost(payload, size > 4096 ? 5_000 : 50_000);
     rows.push({
       payload: `${size / 1024} KiB`,
+      'codec µs/rtt': codecUs.toFixed(1),
       'p50 rtt': `${latency.p50Us.toFixed(0)} µs`,
       'p99 rtt': `${latency.p99Us.toFixed(0)} µs`,
       [`node.ping/s (${concurrency} in flight)`]: rpcRate.requestsPerS.toFixed(0),
