@@ -42,5 +42,9 @@ bench: build bench-storage
 bench-storage: install
 	node --import tsx bench/storage.ts
 
+bench: build
+	node --import tsx bench/wire.ts
+	node --import tsx bench/disk.ts
+
 clean:
 	rm -rf dist data .sim-out

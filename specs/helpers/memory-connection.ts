@@ -6,6 +6,8 @@ export interface MemoryEnd extends Connection {
   readonly sent: Uint8Array[];
   /** Makes `send` return false (and later fire onDrain with `drain`). */
   backpressure: boolean;
+  /** Whether the owner has paused reading (pause/resume calls). */
+  readonly paused: boolean;
   drain(): void;
   /** Fires onOpen on this end. */
   open(): void;
@@ -34,6 +36,7 @@ export function memoryPair(options: { openAtStart?: boolean } = {}): { client: M
       handlers: {} as ConnectionHandlers,
       sent: [] as Uint8Array[],
       backpressure: false,
+      paused: false,
       get isOpen() {
         return !closed && (index === 1 || clientOpen);
       },
@@ -47,8 +50,12 @@ export function memoryPair(options: { openAtStart?: boolean } = {}): { client: M
         });
         return !end.backpressure;
       },
-      pause() {},
-      resume() {},
+      pause() {
+        end.paused = true;
+      },
+      resume() {
+        end.paused = false;
+      },
       close(detail = 'closed locally') {
         closeBoth(index, detail);
       },

@@ -166,7 +166,7 @@ test('network: send reports backpressure above the high-water mark, and onDrain 
 });
 
 test('network: a peer that stops answering pings is closed with by:error, a live one is kept', async (t) => {
-  const { listener, serverCloses, accepted } = await echoServer(t, { pingIntervalMs: 30, pingMissedMax: 2 });
+  const { listener, serverCloses, accepted } = await echoServer(t, { pingIntervalMs: 40, pingMissedMax: 3 });
   const silent = rawClient(t, listener, { autoPong: false });
   const live = rawClient(t, listener);
   await within(2000, 'open', Promise.all([silent.opened, live.opened]));

@@ -1,11 +1,16 @@
 // The small real ports: crypto-backed Random (ranges, uniformity, argument checks), the real Clock (timers,
-// monotonic readings, xstate's `clock` option) and the pino Logger (node id on every line, child bindings, levels).
+// monotonic readings, xstate's `clock` option), the pino Logger (node id on every line, child bindings, levels),
+// and the assembled real Runtime.
 import test from 'ava';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createActor, createMachine } from 'xstate';
 import { realClock } from '../../src/runtime/real/clock.js';
 import { createLogger } from '../../src/runtime/real/logger.js';
 import { createRealRandom } from '../../src/runtime/real/random.js';
+import { createRealRuntime } from '../../src/runtime/real/index.js';
 
 test('random: int and range stay in bounds, including above 2^32', (t) => {
   const random = createRealRandom();
@@ -122,4 +127,15 @@ test('logger: every line carries the node id, fields, message and child bindings
   t.like(lines[1], { node: 3, actor: 'raft', term: 4, msg: 'election timeout', level: 40 });
   t.like(lines[2], { node: 3, actor: 'raft', peer: 2, msg: 'vote lost', level: 50 });
   t.like(lines[2]?.['err'], { message: 'boom', type: 'Error' });
+});
+
+test('runtime: createRealRuntime roots the disk at the data dir and exposes the attachable network', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'raftline-runtime-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const runtime = createRealRuntime({ nodeId: 1, dataDir, logLevel: 'silent' });
+  await runtime.disk.writeFileAtomic('meta.properties', new TextEncoder().encode('node.id=1\n'));
+  t.is(await readFile(join(dataDir, 'meta.properties'), 'utf8'), 'node.id=1\n');
+  t.is(runtime.clock, realClock);
+  t.is(typeof runtime.network.attach, 'function');
+  t.is(runtime.random.bytes(8).byteLength, 8);
 });

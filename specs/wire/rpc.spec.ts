@@ -10,6 +10,9 @@ import { createCountingWireMetrics } from '../../src/wire/metrics.js';
 import { nodeApis } from '../../src/wire/node.js';
 import { createRegistry, type DecodedEvent } from '../../src/wire/registry.js';
 import { RpcClient } from '../../src/wire/rpc.js';
+import { createRpcServer } from '../../src/wire/server.js';
+import { nodeHandlers } from '../../src/wire/node-handlers.js';
+import { silentLogger } from '../../src/runtime/logger.js';
 import { createManualClock } from '../helpers/manual-clock.js';
 import { memoryPair, type MemoryEnd } from '../helpers/memory-connection.js';
 
@@ -174,4 +177,33 @@ test('rpc: garbage without a correlation id from the peer closes the connection'
   client.inject(Uint8Array.from([0xff, 0xfe, 0xfd]));
   t.is((await t.throwsAsync(pending, { instanceOf: RaftlineError }))?.code, 'NETWORK_EXCEPTION');
   t.true(rpc.isClosed);
+});
+
+test('rpc: client and server run over any Connection and Clock (the simulator\'s included)', async (t) => {
+  const clock = createManualClock();
+  const { client, server } = memoryPair();
+  const metrics = createCountingWireMetrics();
+  const rpcServer = createRpcServer({ registry, clock, log: silentLogger, metrics, handlers: nodeHandlers(7) });
+  rpcServer.accept(server);
+  const rpc = new RpcClient(client, { registry, clock });
+  const versions = await rpc.request('node.api-versions', {});
+  t.deepEqual(versions, { nodeId: 7, wireVersions: [1], apis: ['node.api-versions', 'node.ping'] });
+  t.is(metrics.connectionsOpen, 1);
+  rpc.close();
+  await tick();
+  t.is(metrics.connectionsOpen, 0);
+  t.is(rpcServer.connections(), 0);
+});
+
+test('server: when responses back up, it stops reading the connection until the transport drains', async (t) => {
+  const clock = createManualClock();
+  const { client, server } = memoryPair();
+  createRpcServer({ registry, clock, log: silentLogger, handlers: nodeHandlers(1) }).accept(server);
+  const rpc = new RpcClient(client, { registry, clock });
+  server.backpressure = true;
+  await rpc.request('node.ping', { payload: new Uint8Array([1]) });
+  t.true(server.paused, 'the server paused reading after send reported backpressure');
+  server.drain();
+  t.false(server.paused);
+  rpc.close();
 });

@@ -13,7 +13,7 @@ import { composeFamilies } from '../../src/wire/api.js';
 import { encodeFrame } from '../../src/wire/codec.js';
 import { RaftlineError } from '../../src/wire/errors.js';
 import { createCountingWireMetrics } from '../../src/wire/metrics.js';
-import { nodeApis } from '../../src/wire/node.js';
+import { Bytes, nodeApis } from '../../src/wire/node.js';
 import { nodeHandlers } from '../../src/wire/node-handlers.js';
 import { createRegistry, type DecodedEvent } from '../../src/wire/registry.js';
 import { RpcClient } from '../../src/wire/rpc.js';
@@ -24,7 +24,7 @@ const testApis = composeFamilies(nodeApis, {
   'test.fail': { request: z.object({ code: z.literal('NOT_CONTROLLER') }), response: z.object({}) },
   'test.crash': { request: z.object({}), response: z.object({}) },
   'test.slow': { request: z.object({ ms: z.number() }), response: z.object({}) },
-  'test.big': { request: z.object({ bytes: z.number().int() }), response: z.object({ payload: z.instanceof(Uint8Array) }) },
+  'test.big': { request: z.object({ bytes: z.number().int() }), response: z.object({ payload: Bytes }) },
   'test.unserved': { request: z.object({}), response: z.object({}) },
   'test.notice': { event: z.object({ text: z.string() }) },
 });
@@ -71,9 +71,9 @@ async function startNode(t: Teardown, inFlightMax?: number) {
   return { server, listener, metrics, logLines };
 }
 
-async function connectClient(t: Teardown, address: string, onEvent?: (event: DecodedEvent<typeof testApis>) => void) {
-  const opened = deferred<void>();
-  const connection: Connection = createRealNetwork().connect(address, { onOpen: () => opened.resolve() });
+function connectClient(t: Teardown, address: string, onEvent?: (event: DecodedEvent<typeof testApis>) => void) {
+  // Requests made before the connection opens wait in the client's outbox.
+  const connection: Connection = createRealNetwork().connect(address, {});
   const rpc = new RpcClient(connection, { registry, clock: realClock, timeoutMsDefault: 5000, ...(onEvent ? { onEvent } : {}) });
   t.teardown(() => rpc.close());
   return rpc;
@@ -81,7 +81,7 @@ async function connectClient(t: Teardown, address: string, onEvent?: (event: Dec
 
 test('server: node.ping echoes its payload and node.api-versions lists the served apis', async (t) => {
   const { listener } = await startNode(t);
-  const rpc = await connectClient(t, listener.address);
+  const rpc = connectClient(t, listener.address);
   const payload = Uint8Array.from({ length: 1024 }, (_, i) => i % 251);
   const pong = await rpc.request('node.ping', { payload });
   t.deepEqual(Buffer.from(pong.payload), Buffer.from(payload));
@@ -95,7 +95,7 @@ test('server: node.ping echoes its payload and node.api-versions lists the serve
 
 test('server: handler errors become codes; an unexpected throw is UNKNOWN_SERVER_ERROR, logged, and the node carries on', async (t) => {
   const { listener, logLines, metrics } = await startNode(t);
-  const rpc = await connectClient(t, listener.address);
+  const rpc = connectClient(t, listener.address);
   const fail = await t.throwsAsync(rpc.request('test.fail', { code: 'NOT_CONTROLLER' }), { instanceOf: RaftlineError });
   t.like(fail, { code: 'NOT_CONTROLLER', retriable: true, message: 'the controller is node 3' });
   const crash = await t.throwsAsync(rpc.request('test.crash', {}), { instanceOf: RaftlineError });
@@ -114,7 +114,7 @@ test('server: handler errors become codes; an unexpected throw is UNKNOWN_SERVER
 test('server: requests beyond inFlightMax on one connection get THROTTLING_QUOTA_EXCEEDED; events reach the client', async (t) => {
   const { listener } = await startNode(t, 2);
   const events: string[] = [];
-  const rpc = await connectClient(t, listener.address, (event) => events.push(event.body.text));
+  const rpc = connectClient(t, listener.address, (event) => events.push(event.body.text));
   const results = await Promise.allSettled([
     rpc.request('test.slow', { ms: 50 }),
     rpc.request('test.slow', { ms: 50 }),
@@ -170,8 +170,9 @@ test('server: thousands of malformed frames of every kind, then a valid node.pin
       expected.set(cid, code);
       peer.ws.send(make(cid++));
     }
-    // A stray response on a server connection is counted and ignored, never answered.
+    // Stray responses on a server connection, valid or not, are counted and ignored, never answered.
     peer.ws.send(encodeFrame({ v: 1, api: 'node.ping', kind: 'response', cid: 1_000_000 + round, body: {} }));
+    peer.ws.send(encodeFrame({ v: 9, api: 'node.ping', kind: 'response', cid: 2_000_000 + round, body: {} }));
   }
   await within(15_000, 'every answerable frame answered', until(15_000, 'answers', () => peer.responses.length >= expected.size));
   t.is(peer.responses.length, expected.size);
@@ -202,7 +203,7 @@ test('server: thousands of malformed frames of every kind, then a valid node.pin
   // (stray responses included); on a garbage connection only the first frame is read before it closes.
   t.is(metrics.requests.get('test.unserved UNSUPPORTED_VERSION'), perKind);
   const unservedRequests = perKind;
-  const strayResponses = perKind;
+  const strayResponses = 2 * perKind;
   t.is(rejectedTotal, expected.size - unservedRequests + strayResponses + unanswerable.length * connectionsPerKind);
   t.is(metrics.rejected.get('MESSAGE_TOO_LARGE'), connectionsPerKind);
 
@@ -210,7 +211,7 @@ test('server: thousands of malformed frames of every kind, then a valid node.pin
   peer.ws.send(registry.encodeRequest('node.ping', 424242, { payload: new Uint8Array([4, 2]) }));
   await until(2000, 'ping on the flood connection', () => peer.responses.some((r) => r.cid === 424242));
   t.is(peer.responses.find((r) => r.cid === 424242)?.code, undefined, 'answered with a body, not an error');
-  const rpc = await connectClient(t, listener.address);
+  const rpc = connectClient(t, listener.address);
   t.deepEqual([...(await rpc.request('node.ping', { payload: new Uint8Array([7]) })).payload], [7]);
   await until(2000, 'garbage connections released', () => server.connections() === 2);
 });

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ApiName } from './envelope.js';
 
 /** Bytes that travel as a CBOR byte string and arrive as a view into the frame (Buffer in Node). */
-export const Bytes = z.instanceof(Uint8Array);
+export const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, { message: 'expected a byte string' });
 
 export const NodePingRequest = z.object({ payload: Bytes });
 export type NodePingRequest = z.infer<typeof NodePingRequest>;

@@ -9,7 +9,7 @@ import { frameBytesMax as frameBytesMaxLimit } from '../limits.js';
 import type { ApiMap, EventApiName, EventIn, EventOut, RequestApiName, RequestIn, RequestOut, ResponseIn, ResponseOut } from './api.js';
 import { composeFamilies, isRequestApi } from './api.js';
 import { decodeFrame, encodeFrame } from './codec.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, EnvelopeKind } from './envelope.js';
 import {
   ApiName,
   CorrelationId,
@@ -37,6 +37,8 @@ export interface Rejection {
   cid?: number;
   /** The frame's api, when it was a well-formed name. */
   api?: string;
+  /** The frame's kind, when it was one of the three: a server never answers a rejected response or event. */
+  kind?: EnvelopeKind;
 }
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; rejection: Rejection };
@@ -73,12 +75,15 @@ export interface Registry<M extends ApiMap> {
   encodeEvent<K extends EventApiName<M>>(api: K, body: EventIn<M, K>): Uint8Array;
 }
 
-function reject<T>(code: RejectionCode, reason: string, cid?: number, api?: string): Decoded<T> {
+function reject<T>(code: RejectionCode, reason: string, cid?: number, api?: string, kind?: EnvelopeKind): Decoded<T> {
   const rejection: Rejection = { code, reason };
   if (cid !== undefined) rejection.cid = cid;
   if (api !== undefined) rejection.api = api;
+  if (kind !== undefined) rejection.kind = kind;
   return { ok: false, rejection };
 }
+
+const envelopeKinds: readonly unknown[] = ['request', 'response', 'event'] satisfies EnvelopeKind[];
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
@@ -109,15 +114,18 @@ export function createRegistry<M extends ApiMap>(apis: M, options: { frameBytesM
       if (!frame.ok) return reject(frame.code, frame.reason);
       const value = frame.value;
       if (!isPlainObject(value)) return reject('INVALID_REQUEST', 'the frame is CBOR but not a map (an envelope is a map)');
-      const cidParsed = CorrelationId.safeParse(value['cid']);
-      const cid = cidParsed.success ? cidParsed.data : undefined;
-      const apiParsed = ApiName.safeParse(value['api']);
-      const api = apiParsed.success ? apiParsed.data : undefined;
+      // The envelope is validated once; the cid and api are dug out separately only for a rejection's reply.
+      const recover = () => {
+        const cid = CorrelationId.safeParse(value['cid']);
+        const api = ApiName.safeParse(value['api']);
+        const kind = envelopeKinds.includes(value['kind']) ? (value['kind'] as EnvelopeKind) : undefined;
+        return [cid.success ? cid.data : undefined, api.success ? api.data : undefined, kind] as const;
+      };
       if (typeof value['v'] === 'number' && value['v'] !== wireVersion) {
-        return reject('UNSUPPORTED_VERSION', `envelope version ${value['v']} is not supported (this node speaks ${wireVersion})`, cid, api);
+        return reject('UNSUPPORTED_VERSION', `envelope version ${value['v']} is not supported (this node speaks ${wireVersion})`, ...recover());
       }
       const parsed = EnvelopeSchema.safeParse(value);
-      if (!parsed.success) return reject('INVALID_REQUEST', `bad envelope: ${describeIssues(parsed.error)}`, cid, api);
+      if (!parsed.success) return reject('INVALID_REQUEST', `bad envelope: ${describeIssues(parsed.error)}`, ...recover());
       return { ok: true, value: parsed.data };
     },
 
@@ -129,7 +137,7 @@ export function createRegistry<M extends ApiMap>(apis: M, options: { frameBytesM
 
     parseRequest(envelope) {
       const { api, cid } = envelope;
-      if (envelope.kind !== 'request') return reject('INVALID_REQUEST', `expected a request, got a ${envelope.kind}`, cid, api);
+      if (envelope.kind !== 'request') return reject('INVALID_REQUEST', `expected a request, got a ${envelope.kind}`, cid, api, envelope.kind);
       if (!known(api)) return reject('UNSUPPORTED_VERSION', `unknown api ${api}`, cid, api);
       const spec = specOf(api);
       if (!isRequestApi(spec)) return reject('INVALID_REQUEST', `${api} is an event api, not a request`, cid, api);

@@ -3,7 +3,7 @@
 // whose frame had a readable correlation id gets exactly one response (its result or an error code); a handler's
 // exception becomes an error response (its RaftlineError code, otherwise UNKNOWN_SERVER_ERROR, logged).
 //
-// Bad frames: with a readable correlation id, the answer is an error response carrying the rejection's code and
+// Bad frames: with a readable correlation id (and not marked a response or event), the answer is an error response carrying the rejection's code and
 // reason (the connection stays up). Without one (not CBOR, truncated, oversized, not a map, no cid) nothing can be
 // answered, so the connection is closed: the peer is not speaking our protocol.
 // Flow control: at most `inFlightMax` requests per connection run at once (more get THROTTLING_QUOTA_EXCEEDED);
@@ -41,7 +41,8 @@ export type HandlerTable<M extends ApiMap> = { [K in RequestApiName<M>]?: Handle
 
 export interface RpcServerOptions<M extends ApiMap> {
   registry: Registry<M>;
-  handlers: HandlerTable<M>;
+  // NoInfer: the api map comes from the registry; handler tables written for a smaller family (nodeHandlers) fit in.
+  handlers: HandlerTable<NoInfer<M>>;
   log: Logger;
   clock: Clock;
   metrics?: WireMetrics;
@@ -102,6 +103,11 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
 
   function rejectFrame(state: ConnectionState, rejection: Rejection): void {
     metrics.frameRejected(rejection.code);
+    if (rejection.kind === 'response' || rejection.kind === 'event') {
+      // Answering a response or an event could start two peers answering each other forever: drop it.
+      state.log.debug({ code: rejection.code, reason: rejection.reason, kind: rejection.kind }, 'wire: non-request frame rejected');
+      return;
+    }
     if (rejection.cid !== undefined) {
       state.log.debug({ code: rejection.code, reason: rejection.reason, cid: rejection.cid }, 'wire: frame rejected');
       sendError(state, rejection.api ?? unknownApi, rejection.cid, wireError(rejection.code, rejection.reason));

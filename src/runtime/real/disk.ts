@@ -81,11 +81,14 @@ class RealFile implements DiskFile {
   }
 
   /**
-   * Runs a mutation after everything issued before it (reads included, so a read issued earlier never sees a
-   * later write). When the file is idle it starts at once: the append hot path costs no extra await.
+   * Runs a mutation after the mutations issued before it and, with `afterReads`, after the reads too (a positional
+   * write or truncate must not change bytes an earlier read is still reading). Appends and syncs need not wait for
+   * reads: a read is clamped to the size at its issue, so it never sees bytes appended later. When nothing it must
+   * wait for is pending it starts at once: the append hot path costs no extra await.
    */
-  private mutate<T>(run: () => Promise<T>): Promise<T> {
-    const result = this.pendingAll === 0 ? run() : this.allTail.then(run);
+  private mutate<T>(run: () => Promise<T>, afterReads: boolean): Promise<T> {
+    const idle = afterReads ? this.pendingAll === 0 : this.pendingMutations === 0;
+    const result = idle ? run() : (afterReads ? this.allTail : this.mutationTail).then(run);
     this.pendingMutations++;
     this.pendingAll++;
     const done = result.then(ignore, ignore).then(() => {
@@ -93,7 +96,7 @@ class RealFile implements DiskFile {
       this.pendingAll--;
     });
     this.mutationTail = done;
-    this.allTail = done;
+    this.allTail = afterReads || this.pendingAll === 1 ? done : Promise.all([this.allTail, done]).then(ignore);
     return result;
   }
 
@@ -149,7 +152,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw this.poison(error);
       }
-    });
+    }, false);
   }
 
   write(data: Uint8Array, position: number): Promise<void> {
@@ -166,7 +169,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw this.poison(error);
       }
-    });
+    }, true);
   }
 
   read(position: number, length: number): Promise<Uint8Array> {
@@ -211,7 +214,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw this.poison(error);
       }
-    });
+    }, true);
   }
 
   sync(): Promise<void> {
@@ -222,7 +225,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw mapFsError(error, this.path);
       }
-    });
+    }, false);
   }
 
   datasync(): Promise<void> {
@@ -233,7 +236,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw mapFsError(error, this.path);
       }
-    });
+    }, false);
   }
 
   close(): Promise<void> {
@@ -245,7 +248,7 @@ class RealFile implements DiskFile {
       } catch (error) {
         throw mapFsError(error, this.path);
       }
-    });
+    }, true);
   }
 }
 
@@ -298,6 +301,7 @@ class RealDisk implements Disk {
       let done = 0;
       while (done < data.byteLength) {
         const { bytesWritten } = await handle.write(data, done, data.byteLength - done, done);
+        if (bytesWritten <= 0) throw new DiskIoError(tmp, `write made no progress at ${done}`);
         done += bytesWritten;
       }
       await handle.sync();
