@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install build typecheck lint test demo sim bench bench-storage clean
+.PHONY: help install build typecheck lint test demo sim bench bench-storage bench-wire bench-disk clean
 
 help:
 	@echo "make demo   - build and run the demo (a broker: start, health, how to reach it, stop)"
@@ -36,14 +36,19 @@ demo: build
 sim: build
 	node dist/sim.js --help
 
-bench: build bench-storage
+# Benchmarks print ratios measured side by side in one run; they are not timed tests and not part of make test.
+bench: build bench-storage bench-wire bench-disk
 
 # The partition log against raw fs appends/reads of the same bytes on the same disk (BENCH_STORAGE_MB, BENCH_DIR).
 bench-storage: install
 	node --import tsx bench/storage.ts
 
-bench: build
+# node.ping over 127.0.0.1 against a raw ws echo of the same payloads.
+bench-wire: install
 	node --import tsx bench/wire.ts
+
+# The Disk port against raw fs doing the same syscalls.
+bench-disk: install
 	node --import tsx bench/disk.ts
 
 clean:
