@@ -105,6 +105,7 @@ test('network: a text frame is a protocol error that closes the connection', asy
   await until(2000, 'server close', () => serverCloses.length === 1);
   t.is(serverCloses[0]?.by, 'error');
   t.regex(serverCloses[0]?.detail ?? '', /text frame/);
+  t.is(serverCloses[0]?.protocolError, 'CORRUPT_MESSAGE');
 });
 
 test('network: a frame over frameBytesMax closes the connection, and sending one throws', async (t) => {
@@ -117,6 +118,7 @@ test('network: a frame over frameBytesMax closes the connection, and sending one
   t.is(closed.code, 1009, 'WebSocket "message too big"');
   await until(2000, 'server close', () => serverCloses.length === 1);
   t.is(serverCloses[0]?.by, 'error');
+  t.is(serverCloses[0]?.protocolError, 'MESSAGE_TOO_LARGE');
 
   const small = createRealNetwork({ frameBytesMax: 1024 });
   const opened = deferred<void>();

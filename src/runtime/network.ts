@@ -19,6 +19,12 @@ export interface CloseReason {
   /** 'local' when we closed it; 'remote' when the peer did; 'error' for transport failure or liveness timeout. */
   by: 'local' | 'remote' | 'error';
   detail: string;
+  /**
+   * Set when the transport itself closed the connection because the peer broke the framing protocol: a frame over
+   * the size limit (MESSAGE_TOO_LARGE) or one that is not a well-formed binary frame (CORRUPT_MESSAGE). Such frames
+   * never reach the wire layer, so this is how it still counts them.
+   */
+  protocolError?: 'MESSAGE_TOO_LARGE' | 'CORRUPT_MESSAGE';
 }
 
 export interface Connection {

@@ -238,6 +238,7 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
           state.open = false;
           open--;
           metrics.connectionClosed();
+          if (reason.protocolError !== undefined) metrics.frameRejected(reason.protocolError);
           state.log.debug({ by: reason.by, detail: reason.detail, inFlight: state.inFlight }, 'wire: connection closed');
         },
       });

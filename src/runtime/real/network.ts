@@ -108,8 +108,11 @@ class WsConnection implements Connection {
     ws.on('pong', () => {
       this.missedPongs = 0;
     });
-    ws.on('error', (error: Error) => {
-      this.pendingReason ??= { by: 'error', detail: error.message };
+    ws.on('error', (error: Error & { code?: string }) => {
+      // ws reports framing violations as errors whose code starts with WS_ERR_, then closes (1009 for size).
+      const protocolError =
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'MESSAGE_TOO_LARGE' : error.code?.startsWith('WS_ERR_') ? 'CORRUPT_MESSAGE' : undefined;
+      this.pendingReason ??= protocolError ? { by: 'error', detail: error.message, protocolError } : { by: 'error', detail: error.message };
     });
     ws.on('close', (code: number, reason: Buffer) => this.onWsClose(code, reason));
     if (ws.readyState === WebSocket.OPEN) {
@@ -208,7 +211,8 @@ class WsConnection implements Connection {
   /** Closes because the peer or the transport misbehaved: onClose reports by 'error'. */
   private fail(code: number, detail: string): void {
     if (this.closing || this.closeFired) return;
-    this.pendingReason ??= { by: 'error', detail };
+    // 1003 (unsupported data: a text frame) is a framing violation by the peer; 1008 (policy) is not.
+    this.pendingReason ??= code === 1003 ? { by: 'error', detail, protocolError: 'CORRUPT_MESSAGE' } : { by: 'error', detail };
     this.beginClose(code, detail);
   }
 
