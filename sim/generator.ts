@@ -2,7 +2,7 @@
 // The seed picks which fault kinds are switched on and how often each strikes, so different seeds explore different
 // mixes rather than one uniform blend. Invariant: the output is a pure function of (base, seed) and always parses.
 import { simFaultsMax } from '../src/limits.js';
-import { createPrng } from './runtime/prng.js';
+import { createSeededRandom } from '../src/runtime/seeded-random.js';
 import { parseSchedule, type Fault, type Schedule } from './schedule.js';
 
 /** Fault kinds the generator may use; disk kinds only matter for systems that keep state on disk. */
@@ -10,7 +10,7 @@ export const swarmKinds = ['crash', 'partition', 'clog', 'pause', 'clock-skew', 
 export type SwarmKind = (typeof swarmKinds)[number];
 
 export function generateSchedule(base: Schedule, seed: number, kinds: readonly SwarmKind[] = swarmKinds): Schedule {
-  const r = createPrng(`swarm/${seed}`);
+  const r = createSeededRandom(`swarm/${seed}`);
   const ids = base.cluster.nodes.map((n) => n.id);
   const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
   const subset = (): number[] => {

@@ -3,7 +3,7 @@
 // run is a pure function of (seed, schedule, system code) — every source of time, randomness and ordering is ours.
 import type { Logger, LogLevel } from '../src/runtime/logger.js';
 import type { Random } from '../src/runtime/random.js';
-import { createPrng } from './runtime/prng.js';
+import { createSeededRandom } from '../src/runtime/seeded-random.js';
 import { installGuards, settleMicrotasks } from './runtime/guards.js';
 import { createNodeRuntime, traceLogger } from './runtime/node-runtime.js';
 import { SimNetwork, type LinkModel, type NetProcess } from './runtime/sim-network.js';
@@ -71,7 +71,7 @@ export class Simulation {
   constructor(private readonly options: SimulationOptions) {
     this.schedule = options.schedule;
     this.system = options.system;
-    this.root = createPrng(options.seed);
+    this.root = createSeededRandom(options.seed);
     this.globalRandom = this.root.split('globals');
     this.logLevel = options.logLevel ?? 'info';
     this.stepsMax = options.stepsMax ?? 50_000_000;

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { Connection, CloseReason } from '../../src/runtime/network.js';
 import { ConnectionClosedError } from '../../src/runtime/errors.js';
-import { createPrng } from '../../sim/runtime/prng.js';
+import { createSeededRandom } from '../../src/runtime/seeded-random.js';
 import { SimNetwork, type LinkModel, type NetProcess } from '../../sim/runtime/sim-network.js';
 import { VirtualClock } from '../../sim/runtime/virtual-clock.js';
 import { Trace } from '../../sim/trace.js';
@@ -12,7 +12,7 @@ function harness(link: Partial<LinkModel> = {}, seed = 1) {
   const clock = new VirtualClock();
   const lines: string[] = [];
   const trace = new Trace(() => clock.nowMs(), (l) => lines.push(l));
-  const net = new SimNetwork({ clock, random: createPrng(seed), trace, link: { latencyMinMs: 5, latencyMaxMs: 5, ...link }, livenessTimeoutMs: 1_000, connectTimeoutMs: 500 });
+  const net = new SimNetwork({ clock, random: createSeededRandom(seed), trace, link: { latencyMinMs: 5, latencyMaxMs: 5, ...link }, livenessTimeoutMs: 1_000, connectTimeoutMs: 500 });
   const proc = (host: string): NetProcess => ({ host, owner: { nodeId: host, incarnation: 0, pausedUntilMs: 0, skewMs: 0 } });
   const a = proc('a');
   const b = proc('b');

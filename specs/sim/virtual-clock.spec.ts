@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createActor, setup } from 'xstate';
 import { VirtualClock, type TimerOwner } from '../../sim/runtime/virtual-clock.js';
-import { createPrng } from '../../sim/runtime/prng.js';
+import { createSeededRandom } from '../../src/runtime/seeded-random.js';
 
 const owner = (nodeId: string): TimerOwner => ({ nodeId, incarnation: 0, pausedUntilMs: 0, skewMs: 0 });
 
@@ -96,22 +96,22 @@ test('clock: drives xstate `after` delays as xstate\'s clock, on virtual time', 
 });
 
 test('prng: the same seed gives the same stream, split streams are independent of parent use', (t) => {
-  const a = createPrng(42);
-  const b = createPrng(42);
+  const a = createSeededRandom(42);
+  const b = createSeededRandom(42);
   const xs = Array.from({ length: 50 }, () => a.next());
   t.deepEqual(xs, Array.from({ length: 50 }, () => b.next()));
-  t.notDeepEqual(xs, Array.from({ length: 50 }, () => createPrng(43).next()));
-  const fresh = createPrng(42).split('node/1');
-  const used = createPrng(42);
+  t.notDeepEqual(xs, Array.from({ length: 50 }, () => createSeededRandom(43).next()));
+  const fresh = createSeededRandom(42).split('node/1');
+  const used = createSeededRandom(42);
   for (let i = 0; i < 100; i++) used.next();
   t.is(used.split('node/1').next(), fresh.next());
-  t.not(createPrng(42).split('node/1').next(), createPrng(42).split('node/2').next());
-  t.is(createPrng('abc').int(1000), createPrng('abc').int(1000));
-  t.is(createPrng(7n).next(), createPrng(7).next());
+  t.not(createSeededRandom(42).split('node/1').next(), createSeededRandom(42).split('node/2').next());
+  t.is(createSeededRandom('abc').int(1000), createSeededRandom('abc').int(1000));
+  t.is(createSeededRandom(7n).next(), createSeededRandom(7).next());
 });
 
 test('prng: values stay in range and cover it', (t) => {
-  const r = createPrng(1);
+  const r = createSeededRandom(1);
   const seen = new Set<number>();
   for (let i = 0; i < 2000; i++) {
     const x = r.range(-3, 4);
