@@ -58,3 +58,6 @@ export const logReadBytesMax = 64 * MiB;
 export const compactionKeysMax = 1_000_000;
 /** Leader epochs remembered per partition (older entries are dropped with the log prefix they describe). */
 export const leaderEpochEntriesMax = 100_000;
+/** Closed segments per log whose sparse indexes stay in memory (least recently used first out); the rest are read
+ * back from their index files on demand, so memory stays flat as a log grows. */
+export const segmentIndexesResidentMax = 4;
