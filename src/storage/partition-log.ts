@@ -18,11 +18,13 @@ import { Segment, type BatchInfo } from './segment.js';
 import {
   assignOffsetAndEpoch,
   batchCrcMatches,
+  batchBounds,
   batchHeaderBytes,
   batchesIn,
   decodeRecords,
   readBatchHeader,
   validateBatches,
+  type BatchBounds,
   type BatchHeader,
 } from './record-batch.js';
 import { compactSegment } from './compactor.js';
@@ -373,32 +375,37 @@ export class PartitionLog {
       // memory; a second read only when the batches to skip or the first batch do not fit in the first.
       const start = seg.scanStartFor(fromOffset);
       const slack = this.config.indexIntervalBytes + batchHeaderBytes;
-      const boundary = seg.boundaryWithin(start, start + maxBytes);
-      let chunk = await seg.read(start, boundary > 0 ? boundary - start : maxBytes + slack);
+      // Read up to the last known batch boundary within maxBytes; when the first batch alone is bigger, up to its end.
+      const within = seg.boundaryWithin(start, start + maxBytes);
+      let chunk = await seg.read(start, (within > 0 ? within : seg.nextBoundaryAfter(start)) - start);
+      let view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let base = start;
       let p = 0;
       for (;;) {
         if (chunk.length - p < batchHeaderBytes) {
           if (base + p >= seg.size) break;
           chunk = await seg.read(base + p, maxBytes + slack);
+          view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           base += p;
           p = 0;
           if (chunk.length < batchHeaderBytes) throw new RaftlineError('KAFKA_STORAGE_ERROR', `segment ${seg.baseOffset} ends inside a batch header`);
           continue;
         }
-        const h = this.guardParse(() => readBatchHeader(chunk, p));
-        if (h.lastOffset >= fromOffset) break;
-        p += h.sizeBytes;
+        const b = this.guardParse(() => batchBounds(view, p));
+        if (b.lastOffset >= fromOffset) break;
+        p += b.sizeBytes;
       }
       if (base + p >= seg.size) continue;
-      const first = this.guardParse(() => readBatchHeader(chunk, p));
+      const first = this.guardParse(() => batchBounds(view, p));
       if (first.lastOffset >= limit) return empty();
       const want = options.minOneBatch === false ? maxBytes : Math.max(maxBytes, first.sizeBytes);
-      if (chunk.length - p < Math.min(want, seg.size - base - p)) {
+      // The chunk already ends at a batch boundary near maxBytes; read again only when the first batch is cut off.
+      if (chunk.length - p < first.sizeBytes) {
         chunk = await seg.read(base + p, want);
       } else {
         chunk = chunk.subarray(p, p + Math.min(want, chunk.length - p));
       }
+      view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const position = base + p;
       let end = 0;
       let last = -1;
@@ -406,16 +413,16 @@ export class PartitionLog {
       // Walk whole batches; a damaged one ends the read, and is an error only when nothing before it can be served.
       p = 0;
       while (chunk.length - p >= batchHeaderBytes) {
-        let h: BatchHeader;
+        let h: BatchBounds;
         try {
-          h = readBatchHeader(chunk, p);
+          h = batchBounds(view, p);
         } catch (err) {
           this.log.error({ position: position + p, segment: seg.baseOffset, err: String(err) }, 'damaged batch header on read; not served');
           if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `stored batch is damaged: ${String(err)}`, { cause: err });
           break;
         }
         if (p + h.sizeBytes > chunk.length || h.lastOffset >= limit) break;
-        if (this.config.verifyCrcOnRead && !batchCrcMatches(chunk, p, h)) {
+        if (this.config.verifyCrcOnRead && !batchCrcMatches(chunk, p, readBatchHeader(chunk, p))) {
           this.log.error({ offset: h.baseOffset, segment: seg.baseOffset }, 'corrupt batch on read; not served');
           if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `batch at offset ${h.baseOffset} failed its CRC check`);
           break;

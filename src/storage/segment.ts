@@ -212,6 +212,23 @@ export class Segment {
     return found > from ? found : 0;
   }
 
+  /** The nearest known batch boundary after `from`: the next indexed batch start, or the segment end. */
+  nextBoundaryAfter(from: number): number {
+    this.requireIndexes();
+    const positions = this.offsetIndex.positions;
+    let lo = 0;
+    let hi = this.offsetIndex.length - 1;
+    let found = this.size;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! > from) {
+        found = positions[mid]!;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found;
+  }
+
   /** Position of the batch containing `offset` or the first batch after it; `size` when there is none. */
   async positionOf(offset: number): Promise<{ position: number; header: BatchHeader | undefined }> {
     this.requireIndexes();
