@@ -69,6 +69,9 @@ export const logReadBytesMax = 64 * MiB;
 export const compactionKeysMax = 1_000_000;
 /** Leader epochs remembered per partition (older entries are dropped with the log prefix they describe). */
 export const leaderEpochEntriesMax = 100_000;
+/** Closed segments per log whose sparse indexes stay in memory (least recently used first out); the rest are read
+ * back from their index files on demand, so memory stays flat as a log grows. */
+export const segmentIndexesResidentMax = 4;
 
 // Simulator (sim/)
 /** Live timers in one simulated run; more means something schedules without bound. */
@@ -129,3 +132,4 @@ export const raftVotersMax = 64;
 export const raftSnapshotBytesMax = 256 * MiB;
 /** Bytes one FetchSnapshot response carries. */
 export const raftSnapshotChunkBytes = 1 * MiB;
+
