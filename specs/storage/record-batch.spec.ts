@@ -2,7 +2,7 @@
 // offset assignment leaves the CRC valid, and a damaged or oversized batch is refused with the right code.
 import test from 'ava';
 import fc from 'fast-check';
-import { crc32c } from '../../src/storage/crc32c.js';
+import { crc32c, crc32cNative, crc32cPortable } from '../../src/storage/crc32c.js';
 import {
   assignOffsetAndEpoch,
   batchesIn,
@@ -22,6 +22,17 @@ test('crc32c: matches the RFC 3720 and "123456789" check vectors', (t) => {
   const ascending = Uint8Array.from({ length: 32 }, (_, i) => i);
   t.is(crc32c(ascending), 0x46dd794e);
   t.is(crc32c(new Uint8Array(0)), 0);
+});
+
+test('crc32c: the native path (where it loads) and the portable one agree on every length and offset', (t) => {
+  t.log(`native CRC32C: ${crc32cNative ? 'loaded' : 'not available; the portable one serves'}`);
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 9000 }), fc.nat(), fc.nat(), (data, a, seed) => {
+      const start = data.length === 0 ? 0 : a % data.length;
+      t.is(crc32c(data, seed >>> 0, start), crc32cPortable(data, seed >>> 0, start));
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('crc32c: the fast path agrees with chunked and unaligned computation', (t) => {
