@@ -52,7 +52,7 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
   const peers = new Map<NodeId, string>();
   const members: Member[] = [];
   try {
-    for (const id of voters) {
+    const startMember = async (id: NodeId, listen: { host: string; port: number }): Promise<Member> => {
       const log = await openRaftStorageLog({ disk, dir: metadataLogDir(`node-${id}`), clock: realClock });
       const committed: string[] = [];
       const networked = await createNetworkedRaftNode({
@@ -63,7 +63,7 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
         store: new DiskQuorumStateStore({ disk, dir: metadataLogDir(`node-${id}`) }),
         network: createRealNetwork(),
         peers,
-        listen: { host: '127.0.0.1', port: 0 },
+        listen,
         listener: {
           onCommit: (entries) => {
             for (const entry of entries) if (entry.record.type === 'data') committed.push(new TextDecoder().decode(entry.record.data));
@@ -71,8 +71,9 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
         },
       });
       peers.set(id, networked.listener!.address);
-      members.push({ id, networked, log, committed, stopped: false });
-    }
+      return { id, networked, log, committed, stopped: false };
+    };
+    for (const id of voters) members.push(await startMember(id, { host: '127.0.0.1', port: 0 }));
     for (const m of members) m.networked.node.start();
 
     const live = (): Member[] => members.filter((m) => !m.stopped);
@@ -111,6 +112,18 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
     for (const m of live()) t.deepEqual(m.committed, expected, `node ${m.id} committed everything in order`);
     // What was committed is on disk: the survivors' logs hold every proposal after the first leader's entries.
     for (const m of live()) t.true(m.log.endOffset() >= 25, `node ${m.id} log holds the entries`);
+
+    // The first node restarts from its disk at its old address: it keeps its log and epoch, rejoins as a follower of
+    // the new leader, and commits everything, including what it missed while it was down.
+    await first.log.close();
+    const address = peers.get(first.id)!;
+    const restarted = await startMember(first.id, { host: '127.0.0.1', port: Number(address.slice(address.lastIndexOf(':') + 1)) });
+    t.true(restarted.log.endOffset() >= 20, 'the restarted node recovered its log from disk');
+    members.push(restarted);
+    restarted.networked.node.start();
+    await waitFor(10_000, 'the restarted node to catch up', () => (restarted.committed.length >= 25 ? true : undefined));
+    t.deepEqual(restarted.committed, expected);
+    t.is(restarted.networked.node.status().leaderId, second.id);
   } finally {
     for (const m of members) if (!m.stopped) await m.networked.stop();
     for (const m of members) await m.log.close().catch(() => undefined);
