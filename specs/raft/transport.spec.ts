@@ -131,7 +131,7 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
   }
 });
 
-test('transport: a message to a peer that is not up yet is queued and delivered once it listens; bad frames never reach Raft', async (t) => {
+test('transport: a message to a peer that is not up yet is queued and delivered once it listens; bad or forged frames never reach Raft', async (t) => {
   const network = createRealNetwork();
   const peers = new Map<NodeId, string>();
   const received: RaftMessage[] = [];
@@ -164,8 +164,10 @@ test('transport: a message to a peer that is not up yet is queued and delivered 
       const connection = network.connect(address, { onOpen: () => resolve(connection) });
     });
     raw.send(wireRegistry.encodeEvent('raft.vote.request', { from: 1, correlationId: 1, body: { candidateEpoch: -1 } } as never));
+    // A well-formed message claiming to come from the receiver itself could only make it answer itself.
+    raw.send(wireRegistry.encodeEvent('raft.vote.request', { from: 2, correlationId: 2, body: vote.body }));
     raw.send(Uint8Array.of(0xff, 0x00, 0x13));
-    await waitFor(5_000, 'both bad frames to be rejected', () => (b.stats().rejected >= 2 ? true : undefined));
+    await waitFor(5_000, 'the three bad frames to be rejected', () => (b.stats().rejected >= 3 ? true : undefined));
     t.is(received.length, 1, 'nothing invalid reached the receiver');
     raw.close();
   } finally {

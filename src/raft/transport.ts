@@ -187,6 +187,11 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
       return;
     }
     const { api, body } = event.value as { api: RaftMessageApi; body: { from: number; correlationId: number; body: unknown } };
+    if (body.from === nodeId) {
+      stats.rejected++;
+      logger.warn({ api, remote: connection.remote }, 'raft transport: a message claiming to come from this node; dropped');
+      return;
+    }
     stats.received++;
     // The carrier schema validated the body with the very schema of this message type, so the cast is sound.
     const message = { type: api, from: body.from, correlationId: body.correlationId, body: body.body } as RaftMessage;
@@ -204,7 +209,12 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
     },
     send(to, message) {
       if (closed) return;
-      invariant(to !== nodeId, 'raft never sends to itself');
+      if (to === nodeId) {
+        // Raft never addresses itself; only a forged sender id could lead here, so drop rather than loop back.
+        stats.dropped++;
+        logger.warn({ type: message.type }, 'raft transport: a message addressed to this node itself; dropped');
+        return;
+      }
       let frame: Uint8Array;
       try {
         frame = registry.encodeEvent(message.type, { from: message.from, correlationId: message.correlationId, body: message.body as never });
