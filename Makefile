@@ -34,7 +34,8 @@ demo: build
 	bash scripts/demo.sh
 
 sim: build
-	node dist/sim.js --help
+	@for f in specs/schedules/*.json; do node dist/sim.js run --schedule $$f --check-determinism || exit 1; done
+	node dist/sim.js explore --seeds 50 --jobs 2
 
 bench: build bench-storage
 

@@ -62,6 +62,7 @@ export const faultSchema = z.discriminatedUnion('kind', [
     node: nodeId,
     fault: z.enum(['eio', 'enospc']),
     pathPrefix: z.string().optional(),
+    op: z.enum(['write', 'read', 'sync', 'any']).optional(),
     count: z.number().int().positive().optional(),
   }),
   one('pause', { node: nodeId, durationMs: z.number().int().positive() }),

@@ -1,6 +1,7 @@
-// Shrinks a failing schedule: removes faults (halves, then quarters, ... then one by one), shortens the workload
-// and the safety phase, keeping each change only if the run still fails with the same checker. Invariant: every
-// schedule it returns was re-run and still fails the same way; it spends at most `runsMax` runs.
+// Shrinks a failing schedule: removes faults (halves, then quarters, ... then one by one), shortens the workload,
+// turns off background network imperfections and shortens the safety phase, keeping each change only if the run
+// still fails with the same checker. Invariant: every schedule it returns was re-run and still fails the same way;
+// it spends at most `runsMax` runs.
 import { simShrinkRunsMax } from '../src/limits.js';
 import { failureKind, runSchedule, type RunResult } from './runner.js';
 import { parseSchedule, type Schedule } from './schedule.js';
@@ -51,7 +52,11 @@ export async function shrinkSchedule(
     const candidate = { ...best, workload: { ...best.workload, params, producers } };
     again = JSON.stringify(candidate.workload) !== JSON.stringify(best.workload) && (await tryCandidate(candidate));
   }
-  // 3. Safety phase: cut it down to just past the last fault.
+  // 3. Network: try a perfect link in place of each background imperfection (loss, duplication, reordering).
+  for (const key of ['loss', 'duplicate', 'reorder'] as const) {
+    if ((best.network[key] ?? 0) > 0) await tryCandidate({ ...best, network: { ...best.network, [key]: 0 } });
+  }
+  // 4. Safety phase: cut it down to just past the last fault.
   for (let again = true; again && runs < runsMax; ) {
     const lastAt = best.faults.reduce((m, f) => Math.max(m, f.at), 0);
     const safetyMs = Math.max(lastAt + 1, Math.floor(best.phases.safetyMs / 2));

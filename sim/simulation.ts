@@ -215,7 +215,13 @@ export class Simulation {
     p.node = null;
     this.trace.record(p.nodeId, `fault.${why}`);
     this.network.hostCrashed(p.host);
-    void Promise.resolve(p.disk.crash()).catch((error: unknown) => this.uncaught(p.nodeId, error));
+    try {
+      const report = p.disk.crash();
+      if (report instanceof Promise) report.catch((error: unknown) => this.uncaught(p.nodeId, error));
+      else if (report !== undefined) this.trace.record(p.nodeId, 'disk.crash', { report });
+    } catch (error) {
+      this.uncaught(p.nodeId, error);
+    }
   }
 
   restart(id: number): void {
@@ -320,8 +326,8 @@ export class Simulation {
       }
       case 'disk-fault': {
         const p = this.process(fault.node);
-        p.disk.injectFault(stripUndefined({ kind: fault.fault, pathPrefix: fault.pathPrefix, count: fault.count }));
-        this.trace.record(p.nodeId, 'fault.disk', { fault: fault.fault, pathPrefix: fault.pathPrefix, count: fault.count });
+        p.disk.injectFault(stripUndefined({ kind: fault.fault, pathPrefix: fault.pathPrefix, op: fault.op, count: fault.count }));
+        this.trace.record(p.nodeId, 'fault.disk', { fault: fault.fault, pathPrefix: fault.pathPrefix, op: fault.op, count: fault.count });
         return;
       }
     }

@@ -14,18 +14,21 @@ export interface CrashModel {
 
 export interface DiskFault {
   kind: 'eio' | 'enospc';
+  /** Only paths starting with this prefix fail (default: every path). */
   pathPrefix?: string;
-  op?: string;
+  /** Which operations fail (default 'any'). */
+  op?: 'write' | 'read' | 'sync' | 'any';
+  /** How many operations fail before the fault clears (default 1). */
   count?: number;
 }
 
 export interface SimDiskLike extends Disk {
   /** Power loss: every write not covered by a completed sync is kept, lost, torn or corrupted per the crash model. */
-  crash(): void | Promise<void>;
+  crash(): unknown;
   setCrashModel(model: CrashModel): void;
   injectFault(fault: DiskFault): void;
   /** Flips one bit of a file's durable bytes (silent corruption); a random byte when no offset is given. */
-  flipBit(path: string, byteOffset?: number): void | Promise<void>;
+  flipBit(path: string, byteOffset?: number): unknown;
   usedBytes(): number;
 }
 

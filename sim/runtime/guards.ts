@@ -1,6 +1,7 @@
 // Seals the process for the length of a simulated run: Math.random, Date.now and `new Date()` read the run's
-// seeded stream and virtual time (xstate uses both), and real timers and file-system calls throw. Invariant: at most
-// one run holds the seal at a time, and uninstall restores exactly what install replaced.
+// seeded stream and virtual time (xstate uses both), and real timers, performance.now, process.hrtime and
+// file-system calls throw. Invariant: at most one run holds the seal at a time, and uninstall restores exactly
+// what install replaced.
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 
 /** The real setImmediate, taken before any run can replace it: the scheduler uses it to let promise jobs settle. */
@@ -48,6 +49,14 @@ export function installGuards(hooks: GuardHooks): () => void {
     saved.set(name, g[name]);
     g[name] = refuse(`real ${name}`);
   }
+  // Monotonic real clocks: refused like timers (the simulator measures its own wall time outside the seal).
+  const perf = globalThis.performance as unknown as Record<string, unknown>;
+  const realPerfNow = perf['now'];
+  const realHrtime = process.hrtime;
+  perf['now'] = refuse('performance.now');
+  const sealedHrtime = refuse('process.hrtime') as unknown as Record<string, unknown>;
+  sealedHrtime['bigint'] = refuse('process.hrtime.bigint');
+  process.hrtime = sealedHrtime as unknown as typeof process.hrtime;
   saved.set('Math.random', Math.random);
   Math.random = hooks.random;
 
@@ -76,6 +85,10 @@ export function installGuards(hooks: GuardHooks): () => void {
   return () => {
     for (const name of ['setTimeout', 'setInterval', 'setImmediate']) g[name] = saved.get(name);
     Math.random = saved.get('Math.random') as () => number;
+    // performance.now lives on the prototype: deleting the own property brings it back.
+    delete perf['now'];
+    if (perf['now'] !== realPerfNow) perf['now'] = realPerfNow;
+    process.hrtime = realHrtime;
     g['Date'] = RealDate;
     for (const [name, fn] of savedFs) fs[name] = fn;
     for (const [name, fn] of savedFsPromises) fs.promises[name] = fn;

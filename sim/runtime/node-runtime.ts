@@ -80,10 +80,16 @@ export function fenceDisk(disk: Disk, alive: () => boolean): Disk {
 /** A Logger whose lines become trace events `log.<level>` stamped with virtual time, node and actor. */
 export function traceLogger(trace: Trace, node: string, level: LogLevel, bindings: LogFields): Logger {
   const threshold = logLevels.indexOf(level);
-  const actor = typeof bindings['actor'] === 'string' ? bindings['actor'] : undefined;
-  const line = (lvl: LogLevel) => (fields: LogFields, message: string): void => {
-    if (logLevels.indexOf(lvl) < threshold) return;
-    trace.record(node, `log.${lvl}`, loggable({ ...bindings, ...fields, msg: message }), actor);
+  // The actor id has its own key in the trace line; the other bindings go with each line's fields.
+  const { actor: actorBinding, ...rest } = bindings;
+  const actor = typeof actorBinding === 'string' ? actorBinding : undefined;
+  const hasRest = Object.keys(rest).length > 0;
+  const line = (lvl: LogLevel) => {
+    if (logLevels.indexOf(lvl) < threshold) return (): void => {};
+    const ev = `log.${lvl}`;
+    return (fields: LogFields, message: string): void => {
+      trace.record(node, ev, loggable(hasRest ? { ...rest, ...fields, msg: message } : { ...fields, msg: message }), actor);
+    };
   };
   return {
     trace: line('trace'),

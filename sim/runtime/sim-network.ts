@@ -256,15 +256,21 @@ export class SimNetwork {
     }
     this.trace.record(node, 'net.send', { conn: from.id, side: from.side, seq, bytes: frame.length, at: arrival, ...(reordered ? { reordered } : {}) });
     from.inflightBytes += frame.length;
+    from.inFlight(seq, +1);
     this.clock.schedule(to.process.owner, arrival - now, () => {
       from.inflightBytes -= frame.length;
+      from.inFlight(seq, -1);
       from.maybeDrain();
       to.arrive(frame, seq, this.blocked.has(linkKey(a, b)));
     });
     if (model.duplicate > 0 && this.chance(model.duplicate)) {
       const again = arrival + this.sampleLatency(model);
       this.trace.record(node, 'net.dup', { conn: from.id, side: from.side, seq, at: again });
-      this.clock.schedule(to.process.owner, again - now, () => to.arrive(frame, seq, this.blocked.has(linkKey(a, b))));
+      from.inFlight(seq, +1);
+      this.clock.schedule(to.process.owner, again - now, () => {
+        from.inFlight(seq, -1);
+        to.arrive(frame, seq, this.blocked.has(linkKey(a, b)));
+      });
     }
   }
 
@@ -347,6 +353,8 @@ class SimConnection implements Connection {
   private paused = false;
   private wantDrain = false;
   private sent = 0;
+  /** Copies of each frame this side sent that are still on the wire (seq -> copies), for drop accounting. */
+  private readonly onWire = new Map<number, number>();
   /** Frames that arrived while paused or before the handshake finished; bounded by what the peer sent. */
   private inbox: Array<{ frame: Uint8Array; seq: number }> = [];
 
@@ -453,11 +461,30 @@ class SimConnection implements Connection {
     this.handlers.onClose?.(reason);
   }
 
-  /** The owning process crashed: no callbacks ever again. */
+  inFlight(seq: number, delta: number): void {
+    const n = (this.onWire.get(seq) ?? 0) + delta;
+    if (n < 0) throw new Error(`sim network: frame ${this.id}/${this.side}/${seq} left the wire more often than it entered`);
+    if (n === 0) this.onWire.delete(seq);
+    else this.onWire.set(seq, n);
+  }
+
+  /**
+   * The owning process crashed: no callbacks ever again. Frames waiting for it (in its inbox, or on the wire from
+   * its peer, whose arrival timers died with the incarnation) are traced as dropped so every frame is accounted for.
+   */
   die(): void {
     this.closed = true;
     this.isOpen = false;
+    for (const { frame, seq } of this.inbox) this.net.traceEvent(this, 'net.drop', { seq, bytes: frame.length, why: 'crashed' });
     this.inbox = [];
+    const peer = this.peer;
+    if (peer !== null) {
+      for (const [seq, copies] of peer.onWire) {
+        for (let k = 0; k < copies; k++) this.net.traceEvent(this, 'net.drop', { seq, why: 'crashed' });
+      }
+      peer.onWire.clear();
+      peer.inflightBytes = 0;
+    }
     this.net.unregister(this);
   }
 

@@ -5,6 +5,7 @@
 import { assign, createActor, setup, type ActorRefFrom } from 'xstate';
 import type { Connection, Runtime } from '../../src/runtime/index.js';
 import type { Checker, SimNode, SimNodeContext, SimSystem } from '../system.js';
+import { traceActorStates } from '../trace-actor.js';
 import type { Simulation } from '../simulation.js';
 
 export const pingPongPort = 9000;
@@ -149,14 +150,7 @@ class PingPongNode implements SimNode {
       clock: this.runtime.clock,
       input: { params: this.params, connect: () => this.connect(), send: (seq) => this.connection?.send(encode(framePing, seq)) },
     });
-    let last = '';
-    pinger.subscribe((snapshot) => {
-      const state = String(snapshot.value);
-      if (state !== last) {
-        pingerLog.info({ state, completed: snapshot.context.completed }, 'state');
-        last = state;
-      }
-    });
+    traceActorStates(pinger, pingerLog, () => ({ completed: pinger.getSnapshot().context.completed }));
     this.pinger = pinger;
     pinger.start();
   }

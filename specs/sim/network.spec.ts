@@ -5,6 +5,7 @@ import { createPrng } from '../../sim/runtime/prng.js';
 import { SimNetwork, type LinkModel, type NetProcess } from '../../sim/runtime/sim-network.js';
 import { VirtualClock } from '../../sim/runtime/virtual-clock.js';
 import { Trace } from '../../sim/trace.js';
+import { networkIntegrityChecker } from '../../sim/checkers.js';
 
 /** Two hosts, a server on b:9000 that records frames, and a client connection from a. */
 function harness(link: Partial<LinkModel> = {}, seed = 1) {
@@ -184,4 +185,31 @@ test('network: the same seed gives the same trace, another seed a different one'
   };
   t.is(traceOf(3), traceOf(3));
   t.not(traceOf(3), traceOf(4));
+});
+
+test('network: frames on the wire to a process that crashes are traced as dropped, so every frame is accounted for', (t) => {
+  const h = harness();
+  h.client.send(frame(1));
+  h.client.send(frame(2));
+  h.b.owner.incarnation++;
+  h.net.hostCrashed('b');
+  h.run();
+  t.deepEqual(h.atServer, []);
+  t.is(h.lines.filter((l) => l.includes('"ev":"net.drop"') && l.includes('"why":"crashed"')).length, 2);
+});
+
+test('checker: network integrity accepts sent-then-delivered frames and flags a delivery that was never sent', (t) => {
+  const checker = networkIntegrityChecker();
+  const failures: string[] = [];
+  const fail = (m: string): void => {
+    failures.push(m);
+  };
+  const ev = (i: number, name: string, data: Record<string, unknown>) => ({ t: i, i, node: 'n1', ev: name, actor: undefined, data });
+  checker.onEvent!(ev(0, 'net.send', { conn: 'c1', side: 'client', seq: 0 }), fail);
+  checker.onEvent!(ev(1, 'net.deliver', { conn: 'c1', side: 'server', seq: 0 }), fail);
+  t.deepEqual(failures, []);
+  checker.onEvent!(ev(2, 'net.deliver', { conn: 'c1', side: 'server', seq: 0 }), fail);
+  checker.onEvent!(ev(3, 'net.deliver', { conn: 'c9', side: 'client', seq: 4 }), fail);
+  t.is(failures.length, 2);
+  t.regex(failures[1]!, /c9\/server\/4 delivered but never sent/);
 });

@@ -209,3 +209,19 @@ test.serial('checkers: an exception thrown by node code fails the run with no-un
   t.regex(r.violations[0]!.message, /boom/);
   t.is(r.violations[0]?.t, 50);
 });
+
+test.serial('guards: performance.now and process.hrtime are refused inside a run and work again after it', async (t) => {
+  const r = await runSchedule({
+    schedule: parseSchedule(base([])),
+    seed: 1,
+    createDisk: () => new StandInDisk(),
+    system: probe([], () => {
+      performance.now();
+    }),
+  });
+  t.false(r.ok);
+  t.regex(r.violations[0]!.message, /performance\.now/);
+  t.true(performance.now() > 0);
+  t.true(process.hrtime.bigint() > 0n);
+  t.is(process.hrtime().length, 2);
+});
