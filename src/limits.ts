@@ -129,3 +129,11 @@ export const raftVotersMax = 64;
 export const raftSnapshotBytesMax = 256 * MiB;
 /** Bytes one FetchSnapshot response carries. */
 export const raftSnapshotChunkBytes = 1 * MiB;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Raft quorum in the simulator (sim/systems/raft-quorum.ts)
+
+/** Raft requests a simulated transport holds for a peer while its connection opens (Raft resends the rest). */
+export const raftTransportQueueMax = 64;
+/** Proposals the simulator's quorum workload keeps in flight (appended, not yet committed) at once. */
+export const raftSimProposalsInFlightMax = 64;
