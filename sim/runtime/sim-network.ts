@@ -83,6 +83,15 @@ export class SimNetwork {
     this.overrides.set(linkKey(from, to), { ...this.overrides.get(linkKey(from, to)), ...model });
   }
 
+  /** Takes loss, duplication and reordering off every link override (latency overrides stay): a reliable network. */
+  clearLinkFaults(): void {
+    for (const [key, o] of this.overrides) {
+      const { loss: _loss, duplicate: _duplicate, reorder: _reorder, ...rest } = o;
+      if (Object.keys(rest).length === 0) this.overrides.delete(key);
+      else this.overrides.set(key, rest);
+    }
+  }
+
   modelOf(from: string, to: string): LinkModel {
     const o = this.overrides.get(linkKey(from, to));
     return o === undefined ? this.defaults : { ...this.defaults, ...o };
