@@ -3,7 +3,8 @@
 // them back with consumer-sized reads, then writes and reads the same bytes with plain positional fs calls, and
 // prints both throughputs and their ratio, plus memory as the log grows (the indexes are sparse, so it stays flat).
 // Neither side fsyncs per write (Kafka's default: rely on replication); each ends with one flush, timed separately.
-// Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 sets the bytes per batch size; BENCH_DIR the place)
+// Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 bytes per batch size, BENCH_BATCH_KIB=16,256,1024
+// the batch sizes, BENCH_DIR the place)
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,7 @@ import { createBenchFsDisk } from './fs-disk.js';
 const MiB = 1024 * 1024;
 const totalBytes = Number(process.env.BENCH_STORAGE_MB ?? 256) * MiB;
 const baseDir = process.env.BENCH_DIR ?? join(tmpdir(), `raftline-bench-storage-${process.pid}`);
-const batchSizes = [16 * 1024, 256 * 1024, 1024 * 1024];
+const batchSizes = (process.env.BENCH_BATCH_KIB ?? '16,256,1024').split(',').map((k) => Number(k) * 1024);
 const recordBytes = 1024;
 
 // The benchmark is a host program like the broker's composition root: it may read the real clock.

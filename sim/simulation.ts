@@ -1,7 +1,7 @@
 // One simulated run: the virtual clock, the seeded random streams, the network, one process per node (with its disk,
 // crash/restart/pause/skew), the trace and the checkers, driven by a single-threaded scheduler loop. Invariant: the
 // run is a pure function of (seed, schedule, system code) — every source of time, randomness and ordering is ours.
-import type { LogLevel } from '../src/runtime/logger.js';
+import type { Logger, LogLevel } from '../src/runtime/logger.js';
 import type { Random } from '../src/runtime/random.js';
 import { createPrng } from './runtime/prng.js';
 import { installGuards, settleMicrotasks } from './runtime/guards.js';
@@ -62,7 +62,6 @@ export class Simulation {
   readonly counters = { realWorldAccess: 0, uncaughtErrors: 0 };
   phase: Phase = 'safety';
   private readonly root: Random;
-  private readonly faultRandom: Random;
   private readonly globalRandom: Random;
   private readonly checkers: Checker[] = [];
   private readonly logLevel: LogLevel;
@@ -73,7 +72,6 @@ export class Simulation {
     this.schedule = options.schedule;
     this.system = options.system;
     this.root = createPrng(options.seed);
-    this.faultRandom = this.root.split('fault/schedule');
     this.globalRandom = this.root.split('globals');
     this.logLevel = options.logLevel ?? 'info';
     this.stepsMax = options.stepsMax ?? 50_000_000;
@@ -93,8 +91,8 @@ export class Simulation {
     });
   }
 
-  /** The logger of the simulator itself (node '-'). */
-  get log() {
+  /** The logger of the simulator itself and of workloads that do not run on a node (node '-'). */
+  get log(): Logger {
     return traceLogger(this.trace, '-', this.logLevel, { actor: 'sim' });
   }
 
@@ -346,9 +344,9 @@ export class Simulation {
     return (message) => this.fail(name, message);
   }
 
-  /** The fault stream, for systems or workloads that want fault-driven randomness of their own. */
-  faultStream(): Random {
-    return this.faultRandom;
+  /** An extra random stream for a system's own needs (e.g. a workload generator), independent of every other. */
+  stream(label: string): Random {
+    return this.root.split(`system/${label}`);
   }
 }
 

@@ -125,6 +125,9 @@ export const raftRecordBytesMax = 1 * MiB;
 export const raftUncommittedEntriesMax = 100_000;
 /** Voters in one quorum. */
 export const raftVotersMax = 64;
+/** Closed segments per log whose sparse indexes stay in memory (least recently used first out); the rest are read
+ * back from their index files on demand, so memory stays flat as a log grows. */
+export const segmentIndexesResidentMax = 4;
 /** Largest snapshot a follower accepts (it is assembled in memory before it is installed). */
 export const raftSnapshotBytesMax = 256 * MiB;
 /** Bytes one FetchSnapshot response carries. */
@@ -137,3 +140,17 @@ export const raftSnapshotChunkBytes = 1 * MiB;
 export const raftTransportQueueMax = 64;
 /** Proposals the simulator's quorum workload keeps in flight (appended, not yet committed) at once. */
 export const raftSimProposalsInFlightMax = 64;
+// Raft storage (src/raft/storage-log.ts, disk-quorum-store.ts, transport.ts)
+/** Entries the durable Raft log keeps in memory past its snapshot (reads are synchronous); the host snapshots before. */
+export const raftLogEntriesInMemoryMax = 1_000_000;
+/** Bytes of record payload the durable Raft log keeps in memory past its snapshot. */
+export const raftLogBytesInMemoryMax = 256 * MiB;
+/** Segment size of the metadata log (smaller than a partition's: it is compacted by snapshots, not retention). */
+export const raftLogSegmentBytesDefault = 16 * MiB;
+/** Bytes of the quorum-state file we accept (it is a few dozen bytes; anything bigger is not ours). */
+export const raftQuorumStateBytesMax = 4 * KiB;
+/** Messages queued for a peer while its connection is not open (older ones are dropped: Raft retries). */
+export const raftTransportQueueMax = 256;
+/** First and largest delay before reconnecting to a peer whose connection closed (doubling in between). */
+export const raftTransportReconnectMsMin = 50;
+export const raftTransportReconnectMsMax = 2_000;

@@ -166,6 +166,7 @@ async function runScenario(seed: number, ops: readonly Op[]): Promise<void> {
       case 'truncate': {
         if (model.end === model.start) break;
         const to = model.start + Math.floor(op.at * (model.end - model.start));
+        const before = model.end;
         let end: number;
         try {
           end = await log.truncateTo(to);
@@ -182,7 +183,8 @@ async function runScenario(seed: number, ops: readonly Op[]): Promise<void> {
           model.start = to;
         } else model.records = model.records.filter((r) => r.offset < cut);
         if (end !== model.end) fail(`truncate to ${to} ended at ${end}, expected ${model.end}`);
-        model.durableEnd = model.end;
+        // A real truncation is fsynced, and with it everything below the cut; a no-op one promises nothing.
+        if (to < before) model.durableEnd = model.end;
         break;
       }
       case 'deleteRecords': {
@@ -326,5 +328,23 @@ test('storage: regression — a truncation whose sync failed, then a crash, reco
     { kind: 'truncate', at: 0 },
     { kind: 'crash' },
   ]);
+  t.pass();
+});
+
+test('storage: regression — truncation below a moved log start with a failing sync leaves the log consistent', async (t) => {
+  await runScenario(0, [
+    { kind: 'append', records: 2, valueBytes: 0, bumpEpoch: false, compression: 'none' },
+    { kind: 'deleteRecords', at: 0.5 },
+    { kind: 'syncFault' },
+    append,
+    { kind: 'deleteRecords', at: 0 },
+    append,
+    { kind: 'truncate', at: 0 },
+  ]);
+  t.pass();
+});
+
+test('storage: regression — truncating a recovered segment to empty and appending again', async (t) => {
+  await runScenario(0, [append, { kind: 'truncate', at: 1 }, { kind: 'crash' }, { kind: 'truncate', at: 0 }, { kind: 'flush' }, append, append]);
   t.pass();
 });

@@ -2,7 +2,7 @@
 // metadata log and __consumer_offsets. Everything else in src/storage/ is internal.
 export { openLog, PartitionLog } from './partition-log.js';
 export type { OpenLogOptions, AppendResult, ReadOptions, ReadResult, OffsetForTimestamp, MaintenanceReport } from './partition-log.js';
-export { resolveLogConfig, defaultLogConfig } from './log-config.js';
+export { resolveLogConfig, defaultLogConfig, logConfigFromKafka } from './log-config.js';
 export type { LogConfig, CleanupPolicy } from './log-config.js';
 export {
   encodeBatch,

@@ -81,3 +81,55 @@ export function resolveLogConfig(overrides: Partial<LogConfig> = {}): LogConfig 
   }
   return c;
 }
+
+/** Kafka's topic-level names (and the broker-level `log.` names) for each LogConfig key. */
+const kafkaKeys: Record<string, keyof LogConfig> = {
+  'segment.bytes': 'segmentBytes',
+  'log.segment.bytes': 'segmentBytes',
+  'segment.ms': 'segmentMs',
+  'log.roll.ms': 'segmentMs',
+  'retention.ms': 'retentionMs',
+  'log.retention.ms': 'retentionMs',
+  'retention.bytes': 'retentionBytes',
+  'log.retention.bytes': 'retentionBytes',
+  'cleanup.policy': 'cleanupPolicy',
+  'log.cleanup.policy': 'cleanupPolicy',
+  'delete.retention.ms': 'deleteRetentionMs',
+  'log.cleaner.delete.retention.ms': 'deleteRetentionMs',
+  'max.message.bytes': 'maxMessageBytes',
+  'message.max.bytes': 'maxMessageBytes',
+  'flush.messages': 'flushIntervalMessages',
+  'log.flush.interval.messages': 'flushIntervalMessages',
+  'flush.ms': 'flushIntervalMs',
+  'log.flush.interval.ms': 'flushIntervalMs',
+  'index.interval.bytes': 'indexIntervalBytes',
+  'log.index.interval.bytes': 'indexIntervalBytes',
+};
+
+/**
+ * Reads Kafka-named settings (`retention.ms`, `log.flush.interval.messages`, ...) into LogConfig overrides, ignoring
+ * keys that are not storage settings. As in Kafka, -1 means unlimited for the retention and flush settings. Throws
+ * RangeError naming the key when a value is not a number (or not a policy); resolveLogConfig checks the ranges.
+ */
+export function logConfigFromKafka(properties: Readonly<Record<string, string | number>>): Partial<LogConfig> {
+  const out: Partial<Record<keyof LogConfig, unknown>> = {};
+  for (const [name, raw] of Object.entries(properties)) {
+    const key = kafkaKeys[name];
+    if (key === undefined) continue;
+    if (key === 'cleanupPolicy') {
+      const policy = String(raw).split(',').map((p) => p.trim()).sort().join(',');
+      if (policy !== 'delete' && policy !== 'compact' && policy !== 'compact,delete') {
+        throw new RangeError(`${name}=${String(raw)} must be delete, compact or compact,delete`);
+      }
+      out[key] = policy;
+      continue;
+    }
+    const value = typeof raw === 'number' ? raw : Number(String(raw).trim());
+    if (!Number.isFinite(value) || !Number.isInteger(value)) throw new RangeError(`${name}=${String(raw)} is not an integer`);
+    const unlimited = value === -1 && ['retentionMs', 'retentionBytes', 'flushIntervalMessages', 'flushIntervalMs'].includes(key);
+    // Kafka's "never flush" default is Long.MAX_VALUE; anything that large means the same here.
+    const huge = value >= Number.MAX_SAFE_INTEGER && (key === 'flushIntervalMessages' || key === 'flushIntervalMs');
+    out[key] = unlimited || huge ? Number.POSITIVE_INFINITY : value;
+  }
+  return out as Partial<LogConfig>;
+}

@@ -11,18 +11,20 @@ import type { Disk } from '../runtime/disk.js';
 import { dirName, joinPath } from '../runtime/disk.js';
 import type { Logger } from '../runtime/logger.js';
 import { RaftlineError } from '../wire/errors.js';
-import { batchBytesMax, compactionKeysMax, logReadBytesMax, segmentOffsetSpanMax } from '../limits.js';
+import { batchBytesMax, compactionKeysMax, logReadBytesMax, segmentIndexesResidentMax, segmentOffsetSpanMax } from '../limits.js';
 import { resolveLogConfig, type LogConfig } from './log-config.js';
 import { LeaderEpochCache } from './leader-epoch-cache.js';
 import { Segment, type BatchInfo } from './segment.js';
 import {
   assignOffsetAndEpoch,
   batchCrcMatches,
+  batchBounds,
   batchHeaderBytes,
   batchesIn,
   decodeRecords,
   readBatchHeader,
   validateBatches,
+  type BatchBounds,
   type BatchHeader,
 } from './record-batch.js';
 import { compactSegment } from './compactor.js';
@@ -125,6 +127,8 @@ export class PartitionLog {
   private failure: Error | undefined;
   private closed = false;
   private lockTail: Promise<void> = Promise.resolve();
+  /** Closed segments whose indexes are in memory, least recently used first (bounded by segmentIndexesResidentMax). */
+  private residentIndexes: Segment[] = [];
   private stopMaintenance: (() => void) | undefined;
 
   /** @internal use openLog */
@@ -337,6 +341,7 @@ export class PartitionLog {
       await this.syncGuarded(() => old.file.datasync());
       await old.saveIndexes();
     }
+    if (!old.isEmpty) await this.useIndexes(old);
     const seg = await Segment.create(this.disk, this.dir, baseOffset, this.clock.now(), this.config.indexIntervalBytes);
     this.segments.push(seg);
     await this.syncGuarded(() => this.disk.syncDir(this.dir));
@@ -365,36 +370,42 @@ export class PartitionLog {
     if (fromOffset >= limit) return empty();
     for (let i = this.segmentIndexFor(fromOffset); i < this.segments.length; i++) {
       const seg = this.segments[i]!;
+      await this.useIndexes(seg);
       // One read from a batch boundary at or before the target (the read hint or the sparse index), scanned in
       // memory; a second read only when the batches to skip or the first batch do not fit in the first.
       const start = seg.scanStartFor(fromOffset);
       const slack = this.config.indexIntervalBytes + batchHeaderBytes;
-      const boundary = seg.boundaryWithin(start, start + maxBytes);
-      let chunk = await seg.read(start, boundary > 0 ? boundary - start : maxBytes + slack);
+      // Read up to the last known batch boundary within maxBytes; when the first batch alone is bigger, up to its end.
+      const within = seg.boundaryWithin(start, start + maxBytes);
+      let chunk = await seg.read(start, (within > 0 ? within : seg.nextBoundaryAfter(start)) - start);
+      let view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       let base = start;
       let p = 0;
       for (;;) {
         if (chunk.length - p < batchHeaderBytes) {
           if (base + p >= seg.size) break;
           chunk = await seg.read(base + p, maxBytes + slack);
+          view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
           base += p;
           p = 0;
           if (chunk.length < batchHeaderBytes) throw new RaftlineError('KAFKA_STORAGE_ERROR', `segment ${seg.baseOffset} ends inside a batch header`);
           continue;
         }
-        const h = this.guardParse(() => readBatchHeader(chunk, p));
-        if (h.lastOffset >= fromOffset) break;
-        p += h.sizeBytes;
+        const b = this.guardParse(() => batchBounds(view, p));
+        if (b.lastOffset >= fromOffset) break;
+        p += b.sizeBytes;
       }
       if (base + p >= seg.size) continue;
-      const first = this.guardParse(() => readBatchHeader(chunk, p));
+      const first = this.guardParse(() => batchBounds(view, p));
       if (first.lastOffset >= limit) return empty();
       const want = options.minOneBatch === false ? maxBytes : Math.max(maxBytes, first.sizeBytes);
-      if (chunk.length - p < Math.min(want, seg.size - base - p)) {
+      // The chunk already ends at a batch boundary near maxBytes; read again only when the first batch is cut off.
+      if (chunk.length - p < first.sizeBytes) {
         chunk = await seg.read(base + p, want);
       } else {
         chunk = chunk.subarray(p, p + Math.min(want, chunk.length - p));
       }
+      view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       const position = base + p;
       let end = 0;
       let last = -1;
@@ -402,16 +413,16 @@ export class PartitionLog {
       // Walk whole batches; a damaged one ends the read, and is an error only when nothing before it can be served.
       p = 0;
       while (chunk.length - p >= batchHeaderBytes) {
-        let h: BatchHeader;
+        let h: BatchBounds;
         try {
-          h = readBatchHeader(chunk, p);
+          h = batchBounds(view, p);
         } catch (err) {
           this.log.error({ position: position + p, segment: seg.baseOffset, err: String(err) }, 'damaged batch header on read; not served');
           if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `stored batch is damaged: ${String(err)}`, { cause: err });
           break;
         }
         if (p + h.sizeBytes > chunk.length || h.lastOffset >= limit) break;
-        if (this.config.verifyCrcOnRead && !batchCrcMatches(chunk, p, h)) {
+        if (this.config.verifyCrcOnRead && !batchCrcMatches(chunk, p, readBatchHeader(chunk, p))) {
           this.log.error({ offset: h.baseOffset, segment: seg.baseOffset }, 'corrupt batch on read; not served');
           if (count === 0) throw new RaftlineError('KAFKA_STORAGE_ERROR', `batch at offset ${h.baseOffset} failed its CRC check`);
           break;
@@ -450,6 +461,24 @@ export class PartitionLog {
     }
   }
 
+  /**
+   * Makes `seg`'s indexes resident and marks them recently used. Closed segments beyond the resident bound give
+   * theirs back (they are re-read from the index files when needed), so index memory does not grow with the log.
+   */
+  private async useIndexes(seg: Segment): Promise<void> {
+    await seg.ensureIndexes();
+    if (seg === this.active()) return;
+    this.residentIndexes = this.residentIndexes.filter((s) => s !== seg && this.segments.includes(s) && s !== this.active());
+    this.residentIndexes.push(seg);
+    while (this.residentIndexes.length > segmentIndexesResidentMax) {
+      const victim = this.residentIndexes.shift()!;
+      if (!victim.releaseIndexes()) {
+        await victim.saveIndexes();
+        victim.releaseIndexes();
+      }
+    }
+  }
+
   /** Index of the last segment whose base offset is <= offset (0 when offset is below every base). */
   private segmentIndexFor(offset: number): number {
     let lo = 0;
@@ -477,6 +506,7 @@ export class PartitionLog {
     return this.exclusive(async () => {
       for (const seg of this.segments) {
         if (seg.maxTimestamp < timestamp) continue;
+        await this.useIndexes(seg);
         let { position } = await this.guardRead(() => seg.positionOfTimestamp(timestamp));
         while (position < seg.size) {
           const head = await seg.read(position, batchHeaderBytes);
@@ -525,6 +555,8 @@ export class PartitionLog {
       await this.syncGuarded(() => this.disk.syncDir(this.dir));
     }
     const seg = this.active();
+    await seg.ensureIndexes();
+    this.residentIndexes = this.residentIndexes.filter((s) => s !== seg);
     const { position, header } = await this.guardRead(() => seg.positionOf(offset));
     const newEnd = header ? header.baseOffset : seg.nextOffset;
     if (newEnd < this.startOffset) {
@@ -567,12 +599,25 @@ export class PartitionLog {
     // The new start is durable first: should a removal below fail, recovery still drops the segments under it.
     await this.disk.writeFileAtomic(this.path(logStartOffsetFile), offsetCheckpoint(offset));
     this.startOffset = offset;
-    while (this.segments.length > 0) {
-      await this.active().removeFiles();
-      this.segments.pop();
-      await this.disk.syncDir(this.dir);
+    // The segment that will hold the log exists before the old ones go, so the log is never without one. A segment
+    // already based at `offset` is reused (cut to empty) rather than created over.
+    const reuse = this.segments.find((seg) => seg.baseOffset === offset);
+    const target = reuse ?? (await Segment.create(this.disk, this.dir, offset, this.clock.now(), this.config.indexIntervalBytes));
+    for (const seg of this.segments.filter((x) => x !== target).reverse()) {
+      // Hand over to the target before the last old segment goes, so the list is never empty.
+      if (this.segments.length === 1) this.segments = [target];
+      await seg.removeFiles();
+      this.segments = this.segments.filter((x) => x !== seg);
+      await this.syncGuarded(() => this.disk.syncDir(this.dir));
     }
-    this.segments = [await Segment.create(this.disk, this.dir, offset, this.clock.now(), this.config.indexIntervalBytes)];
+    if (reuse) {
+      await reuse.ensureIndexes();
+      await reuse.removeIndexes();
+      await reuse.truncateToPosition(0, offset);
+      await this.syncGuarded(() => reuse.file.datasync());
+    }
+    this.segments = [target];
+    this.residentIndexes = [];
     await this.syncGuarded(() => this.disk.syncDir(this.dir));
     this.epochs = new LeaderEpochCache();
     await this.saveEpochs();
@@ -769,6 +814,7 @@ export class PartitionLog {
         const r = await seg.recover(false, () => true);
         invariant(r.validBytes === r.fileBytes, 'a cleaned segment is whole');
         await seg.saveIndexes();
+        await this.useIndexes(seg);
         return true;
       });
       if (swapped) compacted += 1;
@@ -899,6 +945,13 @@ export class PartitionLog {
     this.epochs.truncateFromStart(this.startOffset);
     this.epochs.truncateFromEnd(leo);
     await this.saveEpochs();
+    // Closed segments keep their indexes in files only (saved now when recovery rebuilt them): memory stays flat.
+    for (const seg of this.segments.slice(0, -1)) {
+      if (!seg.releaseIndexes()) {
+        await seg.saveIndexes();
+        seg.releaseIndexes();
+      }
+    }
     // Whatever recovery kept is made durable, and the recovery point moves to the end.
     for (const seg of this.segments) await seg.file.datasync();
     await disk.syncDir(this.dir);

@@ -333,6 +333,32 @@ export function readBatchHeader(bytes: Uint8Array, position = 0): BatchHeader {
   };
 }
 
+/** The header fields a reader needs to walk stored batches. */
+export interface BatchBounds {
+  baseOffset: number;
+  lastOffset: number;
+  sizeBytes: number;
+}
+
+/**
+ * Reads only the fields needed to walk batches (base offset, length, magic, last offset delta) through a DataView of
+ * the bytes: the read path's per-batch cost. Throws CORRUPT_MESSAGE for what readBatchHeader would refuse in them.
+ */
+export function batchBounds(view: DataView, position: number): BatchBounds {
+  if (position < 0 || view.byteLength - position < batchHeaderBytes) throw corrupt('batch header is cut off');
+  const batchLength = view.getInt32(position + 8);
+  if (batchLength < batchHeaderBytes - batchLogOverheadBytes || batchLength > batchBytesMax) {
+    throw corrupt(`batch length ${batchLength} is out of range`);
+  }
+  if (view.getInt8(position + 16) !== currentMagic) throw corrupt(`unsupported magic ${view.getInt8(position + 16)}`);
+  const hi = view.getInt32(position);
+  if (hi >= 0x20_0000 || hi < 0) throw corrupt(`base offset is out of range`);
+  const baseOffset = hi * TWO_POW_32 + view.getUint32(position + 4);
+  const lastOffsetDelta = view.getInt32(position + 23);
+  if (lastOffsetDelta < 0) throw corrupt(`last offset delta ${lastOffsetDelta} is negative`);
+  return { baseOffset, lastOffset: baseOffset + lastOffsetDelta, sizeBytes: batchLength + batchLogOverheadBytes };
+}
+
 /** True when the stored CRC matches the bytes it covers. */
 export function batchCrcMatches(bytes: Uint8Array, position: number, header: BatchHeader): boolean {
   const end = position + header.sizeBytes;

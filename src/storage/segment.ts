@@ -84,6 +84,10 @@ export class Segment {
   private readonly offsetIndex = new SparseIndex();
   private readonly timeIndex = new SparseIndex();
   private bytesSinceIndexEntry = 0;
+  /** False after `releaseIndexes`: the indexes live only in their files until `ensureIndexes`. */
+  private indexesLoaded = true;
+  /** True while the index files on disk describe exactly the in-memory indexes (so they may be released). */
+  private indexesSaved = false;
 
   private constructor(
     private readonly disk: Disk,
@@ -131,6 +135,8 @@ export class Segment {
 
   /** Records a batch written at `position` in the indexes (called after the bytes are in the file). */
   private track(info: BatchInfo, position: number): void {
+    this.requireIndexes();
+    this.indexesSaved = false;
     if (info.baseOffset < this.nextOffset) throw new Error(`segment invariant: batch ${info.baseOffset} is below next offset ${this.nextOffset}`);
     if (position !== this.size) throw new Error(`segment invariant: batch at ${position}, segment size ${this.size}`);
     if (this.size === 0 || this.bytesSinceIndexEntry >= this.indexIntervalBytes) {
@@ -180,6 +186,7 @@ export class Segment {
    * scans forward from it (in memory) to the batch it wants.
    */
   scanStartFor(offset: number): number {
+    this.requireIndexes();
     if (offset === this.readHint.offset && this.readHint.position <= this.size) return this.readHint.position;
     return this.offsetIndex.floorPosition(offset - this.baseOffset);
   }
@@ -189,6 +196,7 @@ export class Segment {
    * there, so they fetch no bytes past the last whole batch they can return. 0 when no boundary is known in range.
    */
   boundaryWithin(from: number, limit: number): number {
+    this.requireIndexes();
     if (this.size > from && this.size <= limit) return this.size;
     const positions = this.offsetIndex.positions;
     let lo = 0;
@@ -204,8 +212,26 @@ export class Segment {
     return found > from ? found : 0;
   }
 
+  /** The nearest known batch boundary after `from`: the next indexed batch start, or the segment end. */
+  nextBoundaryAfter(from: number): number {
+    this.requireIndexes();
+    const positions = this.offsetIndex.positions;
+    let lo = 0;
+    let hi = this.offsetIndex.length - 1;
+    let found = this.size;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (positions[mid]! > from) {
+        found = positions[mid]!;
+        hi = mid - 1;
+      } else lo = mid + 1;
+    }
+    return found;
+  }
+
   /** Position of the batch containing `offset` or the first batch after it; `size` when there is none. */
   async positionOf(offset: number): Promise<{ position: number; header: BatchHeader | undefined }> {
+    this.requireIndexes();
     let position = this.offsetIndex.floorPosition(offset - this.baseOffset);
     while (position < this.size) {
       const head = await this.file.read(position, batchHeaderBytes);
@@ -218,6 +244,7 @@ export class Segment {
 
   /** Position of the first batch whose max timestamp is >= `timestamp`; `size` when there is none. */
   async positionOfTimestamp(timestamp: number): Promise<{ position: number; header: BatchHeader | undefined }> {
+    this.requireIndexes();
     let position = this.timeIndex.floorPosition(timestamp, true);
     while (position < this.size) {
       const header = readBatchHeader(await this.file.read(position, batchHeaderBytes));
@@ -234,6 +261,8 @@ export class Segment {
   /** Cuts the segment to `position` (a batch boundary) and forgets index entries past it. */
   async truncateToPosition(position: number, nextOffset: number): Promise<void> {
     if (position > this.size) throw new Error(`segment invariant: truncate to ${position} past size ${this.size}`);
+    this.requireIndexes();
+    this.indexesSaved = false;
     await this.file.truncate(position);
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToPosition(position);
@@ -270,6 +299,8 @@ export class Segment {
     this.bytesSinceIndexEntry = 0;
     this.offsetIndex.length = 0;
     this.timeIndex.length = 0;
+    this.indexesLoaded = true;
+    this.indexesSaved = false;
     const chunkBytes = 1024 * 1024;
     let position = 0;
     let chunk: Uint8Array = new Uint8Array(0);
@@ -308,6 +339,7 @@ export class Segment {
    * trusts them only when they match the `.log` file exactly.
    */
   async saveIndexes(): Promise<void> {
+    this.requireIndexes();
     for (const [path, index] of [[this.indexPath, this.offsetIndex], [this.timeIndexPath, this.timeIndex]] as const) {
       const b = Buffer.alloc(40 + index.length * 12);
       b.writeUInt32BE(indexMagic, 0);
@@ -322,6 +354,7 @@ export class Segment {
       b.writeUInt32BE(crc32c(b, 0, 8), 4);
       await this.disk.writeFileAtomic(path, b);
     }
+    this.indexesSaved = true;
   }
 
   /** Loads saved indexes when they describe exactly the current `.log` file; false means "recover by scanning". */
@@ -353,10 +386,46 @@ export class Segment {
     this.nextOffset = off.next;
     this.maxTimestamp = off.maxTs;
     this.bytesSinceIndexEntry = Number.POSITIVE_INFINITY;
+    this.indexesLoaded = true;
+    this.indexesSaved = true;
     return true;
   }
 
+  private requireIndexes(): void {
+    if (!this.indexesLoaded) throw new Error(`segment invariant: indexes of segment ${this.baseOffset} used while released`);
+  }
+
+  get indexesResident(): boolean {
+    return this.indexesLoaded;
+  }
+
+  /** Drops the in-memory indexes of a closed segment whose index files are current; false when they are not. */
+  releaseIndexes(): boolean {
+    if (!this.indexesSaved) return false;
+    for (const index of [this.offsetIndex, this.timeIndex]) {
+      index.keys = new Float64Array(16);
+      index.positions = new Uint32Array(16);
+      index.length = 0;
+    }
+    this.indexesLoaded = false;
+    return true;
+  }
+
+  /** Brings released indexes back from their files, or rebuilds them by scanning when the files are unusable. */
+  async ensureIndexes(): Promise<void> {
+    if (this.indexesLoaded) return;
+    const size = this.size;
+    const next = this.nextOffset;
+    if (await this.loadIndexes()) return;
+    await this.recover(false, () => true);
+    if (this.size !== size || this.nextOffset !== next) {
+      throw new Error(`segment invariant: segment ${this.baseOffset} changed while its indexes were released`);
+    }
+    await this.saveIndexes();
+  }
+
   async removeIndexes(): Promise<void> {
+    this.indexesSaved = false;
     for (const p of [this.indexPath, this.timeIndexPath]) if (await this.disk.exists(p)) await this.disk.remove(p);
   }
 
