@@ -1,19 +1,29 @@
 // The KRaft metadata quorum under simulation: one Raft node per simulated node (voters are the nodes with the
-// controller role, the others observe), each on its own Runtime, with its log and quorum state on its SimDisk and its
-// messages on the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
+// controller role, the others observe), each on its own Runtime, with the production durable log and quorum-state
+// store (src/raft/storage-log.ts, disk-quorum-store.ts) on its SimDisk and its messages on the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
 // passes between nodes except through the network and nothing survives a crash except what the disk synced.
 import { raftSimProposalsInFlightMax } from '../../src/limits.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
 import type { QuorumState, QuorumStateStore, RaftLog } from '../../src/raft/ports.js';
+import type { Disk, DiskFile } from '../../src/runtime/disk.js';
 import type { RaftEntry, RaftMessage } from '../../src/wire/raft.js';
 import { raftCheckers, RaftSafetyMonitor, recordKey, type RaftNodeView } from '../checkers/raft.js';
 import type { Schedule } from '../schedule.js';
 import type { Simulation } from '../simulation.js';
 import type { Checker, SimNode, SimNodeContext, SimSystem } from '../system.js';
-import { SimDiskQuorumStore, SimDiskRaftLog, type RaftDiskBug } from './raft-disk-ports.js';
+import { DiskQuorumStateStore } from '../../src/raft/disk-quorum-store.js';
+import { metadataLogDir, openRaftStorageLog } from '../../src/raft/storage-log.js';
 import { RaftWireTransport } from './raft-wire-transport.js';
 
 export const raftQuorumPort = 9093;
+const dataDir = 'data';
+
+/**
+ * Planted durability bugs, so specs can show the checkers catch them: `no-fsync` gives the durable log a disk that
+ * drops fsyncs (appends are acknowledged but not durable); `volatile-vote` writes the quorum state without its vote
+ * (a store that forgets votes: acknowledged, but gone after a restart).
+ */
+export type RaftDiskBug = 'none' | 'no-fsync' | 'volatile-vote';
 
 export interface RaftQuorumParams {
   /** Proposals the workload makes in all (each is retried until acknowledged). */
@@ -43,11 +53,48 @@ function votersOf(schedule: Schedule): number[] {
   return schedule.cluster.nodes.filter((n) => n.roles.includes('controller')).map((n) => n.id);
 }
 
+/** The planted `no-fsync` bug: a disk whose files say they synced without syncing (writeFileAtomic still syncs). */
+function fsyncDroppingDisk(disk: Disk): Disk {
+  return {
+    ...bindAll(disk),
+    open: async (path, options) => {
+      const file = await disk.open(path, options);
+      return {
+        path: file.path,
+        size: () => file.size(),
+        append: (data) => file.append(data),
+        write: (data, position) => file.write(data, position),
+        read: (position, length) => file.read(position, length),
+        truncate: (size) => file.truncate(size),
+        sync: () => Promise.resolve(),
+        datasync: () => Promise.resolve(),
+        close: () => file.close(),
+      } satisfies DiskFile;
+    },
+  };
+}
+
+function bindAll(disk: Disk): Disk {
+  return {
+    open: (p, o) => disk.open(p, o),
+    readFile: (p) => disk.readFile(p),
+    writeFileAtomic: (p, d) => disk.writeFileAtomic(p, d),
+    rename: (a, b) => disk.rename(a, b),
+    remove: (p) => disk.remove(p),
+    removeDir: (p) => disk.removeDir(p),
+    mkdir: (p) => disk.mkdir(p),
+    list: (d) => disk.list(d),
+    exists: (p) => disk.exists(p),
+    stat: (p) => disk.stat(p),
+    syncDir: (d) => disk.syncDir(d),
+  };
+}
+
 /** A log that tells the monitor what it appends and truncates before doing it. */
 class ObservedLog {
   truncations = 0;
   constructor(
-    readonly inner: SimDiskRaftLog,
+    readonly inner: RaftLog,
     private readonly onAppend: (entries: readonly RaftEntry[], prevEpoch: number | null) => void,
   ) {}
 
@@ -105,10 +152,11 @@ class RaftQuorumNode implements SimNode {
   async start(): Promise<void> {
     const { ctx, world } = this;
     const id = ctx.nodeId;
-    const disk = ctx.runtime.disk;
-    const inner = await SimDiskRaftLog.open(disk, world.params.bug);
+    const disk = world.params.bug === 'no-fsync' ? fsyncDroppingDisk(ctx.runtime.disk) : ctx.runtime.disk;
+    const dir = metadataLogDir(dataDir);
+    const inner = await openRaftStorageLog({ disk, dir, clock: ctx.runtime.clock, logger: ctx.runtime.log });
     const log = new ObservedLog(inner, (entries, prev) => world.monitor.onAppend(id, entries, prev));
-    const diskStore = new SimDiskQuorumStore(disk, world.params.bug);
+    const diskStore = new DiskQuorumStateStore({ disk, dir });
     const store: QuorumStateStore = {
       read: async () => {
         const state = await diskStore.read();
@@ -116,7 +164,8 @@ class RaftQuorumNode implements SimNode {
         return state;
       },
       write: async (state: QuorumState) => {
-        await diskStore.write(state);
+        // The planted bug: the vote is acknowledged but never reaches the disk (the rest of the state does).
+        await diskStore.write(world.params.bug === 'volatile-vote' ? { ...state, votedFor: null } : state);
         if (this.alive()) world.monitor.onQuorumStateDurable(id, state);
       },
     };

@@ -4,7 +4,7 @@
 // delivered that did not decode and validate. Requests go on our outbound connection to the peer (opened by a
 // `raft.hello` event naming us); responses go back on the connection the request came in on.
 import { z } from 'zod';
-import { raftTransportQueueMax } from '../../src/limits.js';
+import { raftSimTransportQueueMax } from '../../src/limits.js';
 import type { Connection, Listener, Logger, Network } from '../../src/runtime/index.js';
 import { composeFamilies, createRegistry } from '../../src/wire/index.js';
 import { raftApis, type RaftApi, type RaftMessage } from '../../src/wire/raft.js';
@@ -88,7 +88,7 @@ export class RaftWireTransport {
     }
     if (out.open) out.connection.send(frame);
     // While connecting, keep a few requests; Raft resends on its timers, so dropping the excess loses nothing.
-    else if (out.queue.length < raftTransportQueueMax) out.queue.push(frame);
+    else if (out.queue.length < raftSimTransportQueueMax) out.queue.push(frame);
   }
 
   private accept(connection: Connection): void {

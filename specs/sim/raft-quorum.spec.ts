@@ -60,7 +60,7 @@ test.serial('raft-quorum: power cuts lose nothing when the log and quorum state 
   }
 });
 
-test.serial('raft-quorum: a log that acknowledges appends before fsync loses committed entries, and a checker says so', async (t) => {
+test.serial('raft-quorum: the durable log on a disk that drops fsyncs loses committed entries at a power cut, and a checker says so', async (t) => {
   const caught = new Set(['raft.leader-completeness', 'raft.acked-committed', 'raft.state-machine-safety', 'raft.log-matching']);
   for (const seed of [1, 2, 3]) {
     const r = await runSchedule({ schedule: powerCuts('no-fsync'), seed });
