@@ -180,6 +180,8 @@ export class Simulation {
   healAll(): void {
     this.network.heal();
     this.network.setDefaults({ loss: 0, duplicate: 0, reorder: 0 });
+    // Per-link faults ('link' with from/to) sit on top of the defaults and must go too.
+    this.network.clearLinkFaults();
     for (const p of this.processes.values()) {
       p.pausedUntilMs = 0;
       p.skewMs = 0;

@@ -83,6 +83,15 @@ export class SimNetwork {
     this.overrides.set(linkKey(from, to), { ...this.overrides.get(linkKey(from, to)), ...model });
   }
 
+  /** Takes loss, duplication and reordering off every link override (latency overrides stay): a reliable network. */
+  clearLinkFaults(): void {
+    for (const [key, o] of this.overrides) {
+      const { loss: _loss, duplicate: _duplicate, reorder: _reorder, ...rest } = o;
+      if (Object.keys(rest).length === 0) this.overrides.delete(key);
+      else this.overrides.set(key, rest);
+    }
+  }
+
   modelOf(from: string, to: string): LinkModel {
     const o = this.overrides.get(linkKey(from, to));
     return o === undefined ? this.defaults : { ...this.defaults, ...o };
@@ -274,6 +283,16 @@ export class SimNetwork {
     }
   }
 
+  /** The kernel of a crashed endpoint's host resets the connection: the peer closes one latency later. */
+  transmitReset(dead: SimConnection): void {
+    const to = dead.peer;
+    if (to === null || to.closed) return;
+    const a = dead.process.host;
+    const b = to.process.host;
+    if (this.blocked.has(linkKey(a, b))) return;
+    this.clock.schedule(to.process.owner, this.sampleLatency(this.modelOf(a, b)), () => to.finish({ by: 'error', detail: 'connection reset' }));
+  }
+
   /** Carries a close to the peer, behind the frames already in flight. */
   transmitClose(from: SimConnection, detail: string): void {
     const to = from.peer;
@@ -427,6 +446,9 @@ class SimConnection implements Connection {
   arrive(frame: Uint8Array, seq: number, cut: boolean): void {
     if (this.closed || !this.alive) {
       this.net.traceEvent(this, 'net.drop', { seq, bytes: frame.length, why: 'closed' });
+      // A frame reaching a crashed process's socket is answered with a reset (TCP RST), so a sender that missed
+      // the crash notice (it fell into a partition) learns of it now instead of writing into the void forever.
+      if (!this.alive && !cut) this.net.transmitReset(this);
       return;
     }
     if (cut) {

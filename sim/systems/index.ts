@@ -1,8 +1,12 @@
 // The registry of systems the runner can simulate, by the name a schedule's "system" field uses.
 import type { SimSystem } from '../system.js';
 import { pingPongSystem } from './ping-pong.js';
+import { raftQuorumSystem } from './raft-quorum.js';
 
-const systems = new Map<string, SimSystem>([[pingPongSystem.name, pingPongSystem]]);
+const systems = new Map<string, SimSystem>([
+  [pingPongSystem.name, pingPongSystem],
+  [raftQuorumSystem.name, raftQuorumSystem],
+]);
 
 export function findSystem(name: string): SimSystem {
   const s = systems.get(name);
