@@ -125,3 +125,7 @@ export const raftRecordBytesMax = 1 * MiB;
 export const raftUncommittedEntriesMax = 100_000;
 /** Voters in one quorum. */
 export const raftVotersMax = 64;
+/** Largest snapshot a follower accepts (it is assembled in memory before it is installed). */
+export const raftSnapshotBytesMax = 256 * MiB;
+/** Bytes one FetchSnapshot response carries. */
+export const raftSnapshotChunkBytes = 1 * MiB;

@@ -257,7 +257,10 @@ export class Cluster {
       log: m.log,
       store: m.store,
       send: (to, message) => this.route(id, to, message),
-      listener: { onCommit: (entries) => this.recordCommits(id, entries) },
+      listener: {
+        onCommit: (entries) => this.recordCommits(id, entries),
+        onLoadSnapshot: (snapshotId, bytes) => this.recordSnapshot(id, snapshotId.endOffset, bytes),
+      },
     });
     m.node = node;
     node.actor.subscribe({
@@ -312,6 +315,27 @@ export class Cluster {
       if (known === undefined) this.committed.set(entry.offset, { key, seenAtEpoch: epoch });
       else if (known.key !== key) this.fail(`n${id} committed ${key} where ${known.key} was committed`);
     }
+  }
+
+  /** A snapshot holds the committed entries below its end (as the harness encodes them); each must match. */
+  private recordSnapshot(id: number, endOffset: number, bytes: Uint8Array): void {
+    const keys = JSON.parse(decoder.decode(bytes)) as string[];
+    if (keys.length !== endOffset) this.fail(`n${id} loaded a snapshot of ${keys.length} entries ending at ${endOffset}`);
+    keys.forEach((key, offset) => {
+      const known = this.committed.get(offset);
+      if (known !== undefined && known.key !== key) this.fail(`n${id} loaded snapshot entry ${key} where ${known.key} was committed`);
+    });
+    this.note(`n${id} installed snapshot ending at ${endOffset}`);
+  }
+
+  /** Compacts node `id`'s log up to what it has applied; the snapshot content is the committed entries themselves. */
+  async snapshot(id: number): Promise<string> {
+    const node = this.member(id).node;
+    if (node === null) return `n${id} is down`;
+    const endOffset = node.actor.getSnapshot().context.appliedOffset;
+    const keys = Array.from({ length: endOffset }, (_, o) => this.committed.get(o)?.key ?? '?');
+    const snapshotId = await node.createSnapshot(endOffset, new TextEncoder().encode(JSON.stringify(keys)));
+    return `n${id} snapshot ${snapshotId.endOffset}@${snapshotId.epoch}`;
   }
 
   private connected(a: number, b: number): boolean {
@@ -436,7 +460,10 @@ export class Cluster {
   }
 
   logOf(id: number): string[] {
-    return this.member(id).log.all().map(describeEntry);
+    const log = this.member(id).log;
+    const snapshot = log.latestSnapshot();
+    const head = snapshot === null ? [] : [`snapshot<${snapshot.endOffset}@${snapshot.epoch}`];
+    return [...head, ...log.all().map(describeEntry)];
   }
 
   /** The node leading (in `leading`) with the highest epoch, if any. */
@@ -468,14 +495,16 @@ export class Cluster {
         const b = logs[j];
         if (a === undefined || b === undefined) continue;
         const end = Math.min(a.log.endOffset(), b.log.endOffset());
+        // Below a log start the entries live on in a snapshot of committed state, checked when it is loaded.
+        const start = Math.max(a.log.startOffset(), b.log.startOffset());
         let match = -1;
-        for (let o = end - 1; o >= 0; o--) {
+        for (let o = end - 1; o >= start; o--) {
           if (a.log.entryAt(o)?.epoch === b.log.entryAt(o)?.epoch) {
             match = o;
             break;
           }
         }
-        for (let o = 0; o <= match; o++) {
+        for (let o = start; o <= match; o++) {
           const ea = a.log.entryAt(o);
           const eb = b.log.entryAt(o);
           if (ea === undefined || eb === undefined || describeEntry(ea) !== describeEntry(eb)) {
@@ -490,7 +519,7 @@ export class Cluster {
       if (!snapshot?.matches({ leader: 'leading' })) continue;
       const epoch = snapshot.context.quorum.epoch;
       for (const [offset, c] of this.committed) {
-        if (c.seenAtEpoch > epoch) continue;
+        if (c.seenAtEpoch > epoch || offset < m.log.startOffset()) continue;
         const entry = m.log.entryAt(offset);
         if (entry === undefined || describeEntry(entry) !== c.key) this.fail(`leader n${m.id} of epoch ${epoch} lacks committed ${c.key}`);
       }
@@ -594,6 +623,10 @@ export async function runScript(script: string): Promise<string[]> {
         out.push(...(replies.length === 0 ? ['  (no answer)'] : replies.map((r) => `  ${r}`)));
         break;
       }
+      case 'snapshot':
+        flushTrace();
+        out.push(`  ${await need().snapshot(num(0))}`);
+        break;
       case 'status':
         flushTrace();
         for (const id of need().members.keys()) out.push(`  ${need().status(id)}`);

@@ -109,6 +109,10 @@ test('raft machine: a single voter elects itself, commits its LeaderChange first
     ],
   );
   t.is(node.status().highWatermark, 3);
+  // A lone voter's check-quorum lease never lapses: it still leads a minute later.
+  await clock.advanceTo(60_000);
+  t.is(node.status().role, 'leader');
+  t.is(node.status().epoch, 1);
 });
 
 test('raft machine: a non-leader refuses proposals and names the leader it knows', async (t) => {
@@ -117,4 +121,34 @@ test('raft machine: a non-leader refuses proposals and names the leader it knows
   node.deliver({ type: 'raft.begin-quorum-epoch.request', from: 1, correlationId: 3, body: { leaderEpoch: 2, leaderId: 1 } });
   await store.release();
   t.deepEqual(await node.propose([new Uint8Array([1])]), { ok: false, code: 'NOT_LEADER_OR_FOLLOWER', leaderId: 1, epoch: 2 });
+});
+
+test('raft machine: a failed leader append stops the node instead of leading on with a hole in its log', async (t) => {
+  class FailingLog extends MemoryRaftLog {
+    failAppends = false;
+    override append(entries: readonly RaftEntry[]): Promise<void> {
+      if (this.failAppends) return Promise.reject(new Error('disk full'));
+      return super.append(entries);
+    }
+  }
+  const log = new FailingLog();
+  const clock = new VirtualClock();
+  const errors: unknown[] = [];
+  const node = createRaftNode({
+    config: raftConfig(1, [1]),
+    clock,
+    random: new SeededRandom(1),
+    log,
+    store: { read: () => Promise.resolve({ epoch: 0, votedFor: null, leaderId: null }), write: () => Promise.resolve() },
+    send: () => {},
+  });
+  node.actor.subscribe({ error: (e) => errors.push(e) });
+  node.start();
+  await clock.advanceTo(2_000);
+  t.is(node.status().role, 'leader');
+  log.failAppends = true;
+  await node.propose([new Uint8Array([1])]);
+  await flushTurn();
+  t.is(node.actor.getSnapshot().status, 'error');
+  t.regex(String(errors[0]), /disk full/);
 });

@@ -1,4 +1,4 @@
-// Randomized fault injection: many seeds × random crashes, restarts, partitions and message loss against a 3- or
+// Randomized fault injection: many seeds × random crashes, restarts, partitions, message loss and log compaction against a 3- or
 // 5-voter quorum with an observer. The harness checks safety on every step (one leader per epoch, committed entries
 // never conflict and are in every later leader's log, Log Matching, quorum state survives restarts, and the
 // machine's own invariants); after healing, a working leader must appear within 5 s of virtual time.
@@ -43,6 +43,10 @@ async function chaosRun(seed: number): Promise<RunResult> {
       cluster.heal();
     } else if (r < 0.5) {
       cluster.dropRate = rnd.next() * 0.2;
+    } else if (r < 0.56) {
+      // Compaction on any node (KIP-630): laggards must then catch up through FetchSnapshot.
+      const node = pick(ids.filter((id) => cluster.isUp(id)));
+      if (node !== undefined) await cluster.snapshot(node).catch(() => undefined);
     }
     const leader = cluster.leader();
     if (leader !== null) await cluster.propose(leader.id, `s${seed}-${n++}`);
@@ -84,8 +88,10 @@ async function chaosRun(seed: number): Promise<RunResult> {
 test(`raft chaos: ${seeds} seeds of crashes, partitions and loss keep every safety property and recover within 5 s`, async (t) => {
   const recoveries: number[] = [];
   let committed = 0;
+  let snapshotsInstalled = 0;
   for (let seed = 1; seed <= seeds; seed++) {
     const result = await chaosRun(seed);
+    snapshotsInstalled += result.trace.filter((l) => l.includes('installed snapshot')).length;
     if (result.failures.length > 0) {
       t.fail(`seed ${seed}: ${result.failures.join('; ')}`);
       return;
@@ -98,7 +104,10 @@ test(`raft chaos: ${seeds} seeds of crashes, partitions and loss keep every safe
     committed += result.committed;
   }
   recoveries.sort((a, b) => a - b);
-  t.log(`recovery after heal: median ${recoveries[Math.floor(recoveries.length / 2)]} ms, max ${recoveries.at(-1)} ms; ${committed} committed entries checked`);
+  t.log(
+    `recovery after heal: median ${recoveries[Math.floor(recoveries.length / 2)]} ms, max ${recoveries.at(-1)} ms; ` +
+      `${committed} committed entries checked; ${snapshotsInstalled} snapshots installed by followers`,
+  );
   // The runs must actually exercise replication, or the safety checks above prove little.
   t.true(committed > seeds * 10);
 });

@@ -38,6 +38,7 @@ export const raftMachine = raftSetup.createMachine({
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
+    snapshotFetch: null,
     truncateOffset: 0,
   }),
   initial: 'loading',
@@ -75,6 +76,7 @@ export const raftMachine = raftSetup.createMachine({
     ],
     'raft.fetch-snapshot.response': { guard: 'learnsLeadership', target: '.persistingEpoch', actions: 'stageLeadership' },
     'raft.propose': { actions: 'rejectProposal' },
+    'raft.log.failed': { actions: 'failOnLogError' },
   },
   states: {
     loading,

@@ -1,5 +1,5 @@
-// An in-memory RaftLog for tests and the simulator until the segmented log is wired in. It keeps the log's
-// invariants (contiguous offsets, epochs never decreasing, no truncation below the snapshot) and throws on a breach.
+// An in-memory RaftLog (with its snapshot) for tests and the simulator until the segmented log is wired in. It keeps
+// the log's invariants (contiguous offsets, epochs never decreasing, no truncation below the snapshot), throwing on a breach.
 import type { EpochEndOffset, RaftEntry, SnapshotId } from '../wire/raft.js';
 import type { RaftLog } from './ports.js';
 import { invariant } from './quorum.js';
@@ -7,6 +7,7 @@ import { invariant } from './quorum.js';
 export class MemoryRaftLog implements RaftLog {
   private entries: RaftEntry[] = [];
   private snapshot: SnapshotId | null = null;
+  private snapshotBytes: Uint8Array = new Uint8Array(0);
 
   startOffset(): number {
     return this.snapshot?.endOffset ?? 0;
@@ -57,6 +58,31 @@ export class MemoryRaftLog implements RaftLog {
 
   latestSnapshot(): SnapshotId | null {
     return this.snapshot;
+  }
+
+  readSnapshot(id: SnapshotId, position: number, maxBytes: number): Promise<{ size: number; bytes: Uint8Array }> {
+    if (this.snapshot === null || this.snapshot.endOffset !== id.endOffset || this.snapshot.epoch !== id.epoch) {
+      return Promise.reject(new Error(`no snapshot ${id.endOffset}@${id.epoch}`));
+    }
+    const size = this.snapshotBytes.byteLength;
+    return Promise.resolve({ size, bytes: this.snapshotBytes.slice(Math.min(position, size), Math.min(position + maxBytes, size)) });
+  }
+
+  createSnapshot(id: SnapshotId, bytes: Uint8Array): Promise<void> {
+    invariant(id.endOffset > this.startOffset() && id.endOffset <= this.endOffset(), () => `snapshot end ${id.endOffset} outside the log`);
+    invariant(this.entryAt(id.endOffset - 1)?.epoch === id.epoch, () => `snapshot epoch ${id.epoch} does not match the entry before ${id.endOffset}`);
+    this.entries = this.entries.slice(id.endOffset - this.startOffset());
+    this.snapshot = { ...id };
+    this.snapshotBytes = bytes.slice();
+    return Promise.resolve();
+  }
+
+  installSnapshot(id: SnapshotId, bytes: Uint8Array): Promise<void> {
+    invariant(id.endOffset >= this.startOffset(), 'installing a snapshot older than the log start');
+    this.entries = [];
+    this.snapshot = { ...id };
+    this.snapshotBytes = bytes.slice();
+    return Promise.resolve();
   }
 
   /** Every entry held (tests and checkers read whole logs). */

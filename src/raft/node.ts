@@ -15,7 +15,7 @@ import {
   raftRetryBackoffMsDefault,
   raftVotersMax,
 } from '../limits.js';
-import type { RaftMessage } from '../wire/raft.js';
+import type { RaftMessage, SnapshotId } from '../wire/raft.js';
 import { raftMachine, type RaftMachine } from './machine.js';
 import type { NodeId, ProposeResult, QuorumStateStore, RaftConfig, RaftListener, RaftLog } from './ports.js';
 import { invariant } from './quorum.js';
@@ -79,6 +79,11 @@ export interface RaftNode {
   propose(records: Uint8Array[]): Promise<ProposeResult>;
   /** Graceful shutdown: a leader resigns with EndQuorumEpoch before the host stops it. */
   resign(): void;
+  /**
+   * Compaction hook (KIP-630): the state machine hands over its state as of `endOffset` (at most what was delivered
+   * to it through onCommit); the log keeps it as a snapshot and drops the entries it covers.
+   */
+  createSnapshot(endOffset: number, bytes: Uint8Array): Promise<SnapshotId>;
   status(): RaftStatus;
 }
 
@@ -88,6 +93,7 @@ export function createRaftNode(options: RaftNodeOptions): RaftNode {
   const listener: RaftListener = {
     onCommit: options.listener?.onCommit ?? (() => {}),
     onLeaderChange: options.listener?.onLeaderChange ?? (() => {}),
+    onLoadSnapshot: options.listener?.onLoadSnapshot ?? (() => {}),
   };
   const logger = (options.logger ?? silentLogger).child({ actor: `raft-${options.config.nodeId}` });
   const actor = createActor(raftMachine, {
@@ -131,6 +137,15 @@ export function createRaftNode(options: RaftNodeOptions): RaftNode {
         actor.send({ type: 'raft.propose', requestId, records });
       }),
     resign: () => actor.send({ type: 'raft.shutdown' }),
+    createSnapshot: async (endOffset, bytes) => {
+      const { appliedOffset } = actor.getSnapshot().context;
+      invariant(endOffset <= appliedOffset, () => `snapshot at ${endOffset} covers entries not yet delivered (${appliedOffset})`);
+      const last = options.log.entryAt(endOffset - 1);
+      invariant(last !== undefined, () => `no entry before ${endOffset} to end a snapshot at`);
+      const id = { endOffset, epoch: last.epoch };
+      await options.log.createSnapshot(id, bytes);
+      return id;
+    },
     status: () => {
       const { context } = actor.getSnapshot();
       return {

@@ -33,8 +33,17 @@ export interface RaftLog {
   append(entries: readonly RaftEntry[]): Promise<void>;
   /** Removes every entry at or past `offset` (offset >= startOffset). */
   truncateTo(offset: number): Promise<void>;
-  /** The newest snapshot (KIP-630 hook); its end offset is `startOffset()`. */
+  /** The newest snapshot (KIP-630); its end offset is `startOffset()`. */
   latestSnapshot(): SnapshotId | null;
+  /** Up to `maxBytes` of snapshot `id` from `position`, and its total size. Rejects when `id` is not held. */
+  readSnapshot(id: SnapshotId, position: number, maxBytes: number): Promise<{ size: number; bytes: Uint8Array }>;
+  /**
+   * Stores a snapshot of the committed state up to `id.endOffset` (whose last entry has epoch `id.epoch`) and drops
+   * the entries it covers; the log then starts at `id.endOffset`. Used by the state machine above to compact.
+   */
+  createSnapshot(id: SnapshotId, bytes: Uint8Array): Promise<void>;
+  /** A follower installs the leader's snapshot: every entry is dropped and the log starts (and ends) at `id.endOffset`. */
+  installSnapshot(id: SnapshotId, bytes: Uint8Array): Promise<void>;
 }
 
 /** What Raft must remember across a crash (Kafka's quorum-state file). */
@@ -56,6 +65,11 @@ export interface RaftListener {
   onCommit(entries: readonly RaftEntry[], highWatermark: number): void;
   /** The node learned a new leader (or that there is none, `leaderId` null) for `epoch`. */
   onLeaderChange(change: { epoch: number; leaderId: NodeId | null }): void;
+  /**
+   * A follower replaced its log with the leader's snapshot: the state machine must reset to `bytes`; commits continue
+   * from `id.endOffset`. (At start-up the host loads `log.latestSnapshot()` itself; commits start at the log start.)
+   */
+  onLoadSnapshot(id: SnapshotId, bytes: Uint8Array): void;
 }
 
 export type ProposeResult =

@@ -3,9 +3,16 @@
 // here: the epoch never decreases, the high watermark never decreases and stays <= the log end, committed entries
 // are delivered once and in order, and nothing is sent that depends on a quorum-state write before it completed.
 import { assign, fromPromise, setup } from 'xstate';
-import { raftFetchEntriesMax, raftProposalRecordsMax, raftRecordBytesMax, raftUncommittedEntriesMax } from '../limits.js';
+import {
+  raftFetchEntriesMax,
+  raftProposalRecordsMax,
+  raftRecordBytesMax,
+  raftSnapshotBytesMax,
+  raftSnapshotChunkBytes,
+  raftUncommittedEntriesMax,
+} from '../limits.js';
 import type { ErrorCode } from '../wire/errors.js';
-import type { FetchResponse, RaftEntry, RaftMessage, RaftMessageOf, RaftMessageType } from '../wire/raft.js';
+import type { FetchResponse, RaftEntry, RaftMessage, RaftMessageOf, RaftMessageType, SnapshotId } from '../wire/raft.js';
 import type { NodeId, QuorumState, RaftConfig, RaftLog, RaftPorts } from './ports.js';
 import { assertQuorumTransition } from './memory-quorum-store.js';
 import {
@@ -74,7 +81,23 @@ export interface RaftContext {
   leaderContactMs: number;
   fetchedEntries: RaftEntry[];
   fetchedHighWatermark: number;
+  /** A snapshot being fetched from the leader (KIP-630), chunk by chunk. */
+  snapshotFetch: SnapshotFetch | null;
   truncateOffset: number;
+}
+
+export class RaftStorageError extends Error {
+  constructor(reason: string) {
+    super(`raft log write failed: ${reason}`);
+    this.name = 'RaftStorageError';
+  }
+}
+
+export interface SnapshotFetch {
+  id: SnapshotId;
+  size: number | null;
+  received: number;
+  chunks: Uint8Array[];
 }
 
 export type RaftEvent =
@@ -84,7 +107,9 @@ export type RaftEvent =
   /** Graceful shutdown: a leader resigns with EndQuorumEpoch so the others need not wait for a timeout. */
   | { type: 'raft.shutdown' }
   /** The leader's own append of entries up to `endOffset` in `epoch` became durable. */
-  | { type: 'raft.log.flushed'; epoch: number; endOffset: number };
+  | { type: 'raft.log.flushed'; epoch: number; endOffset: number }
+  /** The leader's append failed (disk full, I/O error): the node cannot go on safely. */
+  | { type: 'raft.log.failed'; reason: string };
 
 export interface RaftInput {
   config: RaftConfig;
@@ -227,6 +252,10 @@ export const raftSetup = setup({
     }),
     truncateLog: fromPromise<void, { ports: RaftPorts; offset: number }>(({ input }) => input.ports.log.truncateTo(input.offset)),
     appendLog: fromPromise<void, { ports: RaftPorts; entries: RaftEntry[] }>(({ input }) => input.ports.log.append(input.entries)),
+    installSnapshot: fromPromise<void, { ports: RaftPorts; fetch: SnapshotFetch | null }>(({ input }) => {
+      invariant(input.fetch !== null, 'installing a snapshot that was not fetched');
+      return input.ports.log.installSnapshot(input.fetch.id, concatChunks(input.fetch.chunks));
+    }),
   },
   delays: {
     electionDelay: ({ context }) => context.electionDelayMs,
@@ -276,6 +305,21 @@ export const raftSetup = setup({
     fetchNeedsSnapshot: ({ event }) => event.type === 'raft.fetch.response' && event.body.snapshotId !== null,
     fetchHasEntries: ({ context, event }) =>
       event.type === 'raft.fetch.response' && event.body.entries[0]?.offset === context.ports.log.endOffset(),
+    isCurrentSnapshotResponse: ({ context, event }) =>
+      event.type === 'raft.fetch-snapshot.response' &&
+      event.correlationId === context.roundCorrelationId &&
+      event.from === context.quorum.leaderId &&
+      !learnsLeadership(context, event),
+    snapshotFetchFailed: ({ context, event }) =>
+      event.type === 'raft.fetch-snapshot.response' &&
+      (event.body.errorCode !== null ||
+        event.body.snapshotId.endOffset !== context.snapshotFetch?.id.endOffset ||
+        event.body.snapshotId.epoch !== context.snapshotFetch.id.epoch ||
+        event.body.position !== context.snapshotFetch.received ||
+        event.body.size > raftSnapshotBytesMax ||
+        (event.body.bytes.byteLength === 0 && event.body.position < event.body.size)),
+    snapshotComplete: ({ context, event }) =>
+      event.type === 'raft.fetch-snapshot.response' && (context.snapshotFetch?.received ?? 0) + event.body.bytes.byteLength >= event.body.size,
     isCurrentFlush: ({ context, event }) => event.type === 'raft.log.flushed' && event.epoch === context.quorum.epoch,
     leaderSilentTooLong: ({ context }) => context.ports.clock.now() - context.leaderContactMs >= context.config.fetchTimeoutMs,
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
@@ -426,6 +470,7 @@ export const raftSetup = setup({
       const override = context.electionDelayOverrideMs;
       return { electionDelayMs: override ?? drawElectionDelay(context), electionDelayOverrideMs: null };
     }),
+    resetElectionBackoff: assign({ failedElections: 0 }),
     countFailedElection: assign(({ context }) => ({ failedElections: context.failedElections + 1 })),
     startRound: assign(({ context }) => ({
       granted: [context.config.nodeId],
@@ -571,8 +616,10 @@ export const raftSetup = setup({
       const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
       return { flushedEndOffset, highWatermark: hw };
     }),
+    // Check again exactly when the lease would lapse; a lone voter (lease never lapses) still re-checks once a window,
+    // so the timer stays a finite, sane delay for real clocks.
     scheduleQuorumCheck: assign(({ context }) => ({
-      checkQuorumDelayMs: Math.max(1, quorumDeadline(context) - context.ports.clock.now()),
+      checkQuorumDelayMs: Math.min(checkQuorumWindowMs(context), Math.max(1, quorumDeadline(context) - context.ports.clock.now())),
     })),
 
     // ---- follower ----
@@ -653,11 +700,90 @@ export const raftSetup = setup({
       }
       return { appliedOffset: applied };
     }),
-    logUnsupportedSnapshot: ({ context }) => {
-      context.ports.logger.error({ epoch: context.quorum.epoch }, 'raft: the leader asks for a snapshot fetch, which this node does not support yet');
+    /** Like a failed quorum-state write, a failed log write stops the node: the actor fails, the host must stop it. */
+    failOnLogError: ({ context, event }) => {
+      if (event.type !== 'raft.log.failed') return;
+      context.ports.logger.fatal({ reason: event.reason, epoch: context.quorum.epoch }, 'raft: log write failed');
+      throw new RaftStorageError(event.reason);
     },
+    // ---- snapshots (KIP-630) ----
+    serveSnapshotChunk: ({ context, event }) => {
+      if (event.type !== 'raft.fetch-snapshot.request') return;
+      const { body } = event;
+      const reply = (errorCode: ErrorCode | null, size: number, bytes: Uint8Array): void =>
+        context.ports.send(
+          event.from,
+          message(context, 'raft.fetch-snapshot.response', event.correlationId, {
+            errorCode,
+            leaderEpoch: context.quorum.epoch,
+            leaderId: context.config.nodeId,
+            snapshotId: body.snapshotId,
+            size,
+            position: body.position,
+            bytes,
+          }),
+        );
+      if (body.replicaEpoch < context.quorum.epoch) return reply('FENCED_LEADER_EPOCH', 0, new Uint8Array(0));
+      const latest = context.ports.log.latestSnapshot();
+      if (latest === null || latest.endOffset !== body.snapshotId.endOffset || latest.epoch !== body.snapshotId.epoch) {
+        return reply('SNAPSHOT_NOT_FOUND', 0, new Uint8Array(0));
+      }
+      // A read, not a decision: the snapshot is immutable, so answering when the read completes changes nothing here.
+      context.ports.log.readSnapshot(body.snapshotId, body.position, Math.min(body.maxBytes, raftSnapshotChunkBytes)).then(
+        ({ size, bytes }) => reply(body.position > size ? 'POSITION_OUT_OF_RANGE' : null, size, bytes),
+        () => reply('SNAPSHOT_NOT_FOUND', 0, new Uint8Array(0)),
+      );
+    },
+    stageSnapshotFetch: assign(({ event }) => {
+      if (event.type !== 'raft.fetch.response' || event.body.snapshotId === null) return {};
+      return { snapshotFetch: { id: event.body.snapshotId, size: null, received: 0, chunks: [] } };
+    }),
+    sendSnapshotFetch: assign(({ context }) => {
+      const fetch = context.snapshotFetch;
+      const leaderId = context.quorum.leaderId;
+      invariant(fetch !== null && leaderId !== null, 'fetching a snapshot without a leader or a snapshot id');
+      const correlationId = context.nextCorrelationId;
+      context.ports.send(
+        leaderId,
+        message(context, 'raft.fetch-snapshot.request', correlationId, {
+          replicaId: context.config.nodeId,
+          replicaEpoch: context.quorum.epoch,
+          snapshotId: fetch.id,
+          position: fetch.received,
+          maxBytes: raftSnapshotChunkBytes,
+        }),
+      );
+      return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+    }),
+    recordSnapshotChunk: assign(({ context, event }) => {
+      const fetch = context.snapshotFetch;
+      if (event.type !== 'raft.fetch-snapshot.response' || fetch === null) return {};
+      const received = fetch.received + event.body.bytes.byteLength;
+      invariant(received <= event.body.size && event.body.size <= raftSnapshotBytesMax, 'snapshot chunk past the announced size');
+      return { snapshotFetch: { ...fetch, size: event.body.size, received, chunks: [...fetch.chunks, event.body.bytes] } };
+    }),
+    dropSnapshotFetch: assign({ snapshotFetch: null }),
+    /** The log now starts at the snapshot: everything below it is committed, and the state machine restarts from it. */
+    adoptSnapshot: assign(({ context }) => {
+      const fetch = context.snapshotFetch;
+      invariant(fetch !== null, 'adopting a snapshot that was not fetched');
+      invariant(fetch.id.endOffset >= context.highWatermark, 'a snapshot from the leader ends below our high watermark');
+      const highWatermark = checkHighWatermark(context, Math.max(context.highWatermark, fetch.id.endOffset));
+      context.ports.listener.onLoadSnapshot(fetch.id, concatChunks(fetch.chunks));
+      return { highWatermark, appliedOffset: fetch.id.endOffset, snapshotFetch: null };
+    }),
   },
 });
+
+function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
+}
 
 function checkQuorumWindowMs(context: RaftContext): number {
   // KIP-595: a leader that hears from no majority for 1.5 fetch timeouts resigns.
@@ -675,6 +801,6 @@ function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (eve
   const endOffset = (entries.at(-1)?.offset ?? -1) + 1;
   context.ports.log.append(entries).then(
     () => notify({ type: 'raft.log.flushed', epoch, endOffset }),
-    (error: unknown) => context.ports.logger.error({ error: String(error), epoch }, 'raft: leader append failed'),
+    (error: unknown) => notify({ type: 'raft.log.failed', reason: String(error) }),
   );
 }

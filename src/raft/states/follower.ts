@@ -5,7 +5,7 @@ import { raftSetup } from '../setup.js';
 
 /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
 export const follower = raftSetup.createStateConfig({
-  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact'],
+  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'resetElectionBackoff'],
   initial: 'fetching',
   states: {
     fetching: {
@@ -28,8 +28,8 @@ export const follower = raftSetup.createStateConfig({
           },
           {
             guard: and(['isCurrentFetchResponse', 'fetchNeedsSnapshot']),
-            target: 'idle',
-            actions: ['markLeaderContact', 'logUnsupportedSnapshot'],
+            target: 'fetchingSnapshot',
+            actions: ['markLeaderContact', 'stageSnapshotFetch'],
           },
           {
             guard: and(['isCurrentFetchResponse', 'fetchHasEntries']),
@@ -60,5 +60,36 @@ export const follower = raftSetup.createStateConfig({
       },
     },
     idle: { after: { fetchIdle: 'fetching' } },
+    /** KIP-630: our fetch offset is below the leader's log start, so we copy its snapshot chunk by chunk first. */
+    fetchingSnapshot: {
+      entry: 'sendSnapshotFetch',
+      after: {
+        fetchRetry: [
+          { guard: and(['leaderSilentTooLong', 'isVoter']), target: '#raft.prospective', actions: ['forgetLeader', 'dropSnapshotFetch'] },
+          { guard: 'leaderSilentTooLong', target: '#raft.unattached', actions: ['forgetLeader', 'dropSnapshotFetch'] },
+          { target: 'fetchingSnapshot', reenter: true },
+        ],
+      },
+      on: {
+        'raft.fetch-snapshot.response': [
+          // The leader moved to a newer snapshot or the chunk does not continue ours: start over from a fetch.
+          { guard: and(['isCurrentSnapshotResponse', 'snapshotFetchFailed']), target: 'fetching', actions: ['markLeaderContact', 'dropSnapshotFetch'] },
+          {
+            guard: and(['isCurrentSnapshotResponse', 'snapshotComplete']),
+            target: 'installingSnapshot',
+            actions: ['markLeaderContact', 'recordSnapshotChunk'],
+          },
+          { guard: 'isCurrentSnapshotResponse', target: 'fetchingSnapshot', reenter: true, actions: ['markLeaderContact', 'recordSnapshotChunk'] },
+        ],
+      },
+    },
+    /** The snapshot replaces our log durably before we fetch past it. */
+    installingSnapshot: {
+      invoke: {
+        src: 'installSnapshot',
+        input: ({ context }) => ({ ports: context.ports, fetch: context.snapshotFetch }),
+        onDone: { target: 'fetching', actions: ['adoptSnapshot', 'deliverCommitted'] },
+      },
+    },
   },
 });

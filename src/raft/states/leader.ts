@@ -17,6 +17,7 @@ export const leader = raftSetup.createStateConfig({
       entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
       on: {
         'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'deliverCommitted'] },
+        'raft.fetch-snapshot.request': { guard: not('learnsLeadership'), actions: 'serveSnapshotChunk' },
         'raft.propose': { actions: 'appendProposal' },
         'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'deliverCommitted'] },
         'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
