@@ -129,3 +129,19 @@ export const raftVotersMax = 64;
 export const raftSnapshotBytesMax = 256 * MiB;
 /** Bytes one FetchSnapshot response carries. */
 export const raftSnapshotChunkBytes = 1 * MiB;
+
+// Quorum controller and broker lifecycle (src/controller/machine.ts, quorum-controller.ts, src/broker/lifecycle.ts)
+// Raftline's session defaults are shorter than Kafka's (9 s / 2 s above): the goal is that a broker killed with -9
+// loses its partition leaderships within ~3 s. A dead broker is fenced at most sessionTimeout + sessionCheck after its
+// last heartbeat reached the controller (2 s + 0.1 s), and the new leaders are committed one Raft round trip later.
+// Four heartbeats fit in one session, so two lost ones in a row do not fence a live broker.
+/** Default broker.session.timeout.ms used by the controller machine. */
+export const controllerSessionTimeoutMsDefault = 2_000;
+/** Default broker.heartbeat.interval.ms used by the broker lifecycle. */
+export const controllerHeartbeatIntervalMsDefault = 500;
+/** How often the active controller looks for expired broker sessions. */
+export const controllerSessionCheckMsDefault = 100;
+/** A broker's wait before it retries a registration or heartbeat that failed (unreachable or not the controller). */
+export const brokerLifecycleRetryMsDefault = 100;
+/** Time a broker's lifecycle request to the controller may take before it is retried elsewhere. */
+export const brokerLifecycleRequestTimeoutMsDefault = 1_000;
