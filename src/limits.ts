@@ -145,3 +145,5 @@ export const controllerSessionCheckMsDefault = 100;
 export const brokerLifecycleRetryMsDefault = 100;
 /** Time a broker's lifecycle request to the controller may take before it is retried elsewhere. */
 export const brokerLifecycleRequestTimeoutMsDefault = 1_000;
+/** Time a broker waits for the active controller to answer a write it forwarded for a client (KIP-590). */
+export const controllerForwardTimeoutMsDefault = 10_000;

@@ -11,17 +11,10 @@ import {
 } from '../limits.js';
 import type { Clock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
-import type { BrokerHeartbeatResponse, ControllerApis, Endpoint } from '../wire/controller.js';
-import type { RequestIn, ResponseOut } from '../wire/api.js';
+import type { BrokerHeartbeatResponse, ControllerChannel, Endpoint } from '../wire/controller.js';
 import { RaftlineError } from '../wire/errors.js';
 
-/** Sends one controller-family request to node `nodeId` (the host's RPC client pool; a direct call in specs). */
-export type ControllerChannel = <K extends keyof ControllerApis>(
-  nodeId: number,
-  api: K,
-  body: RequestIn<ControllerApis, K>,
-  timeoutMs: number,
-) => Promise<ResponseOut<ControllerApis, K>>;
+export type { ControllerChannel } from '../wire/controller.js';
 
 export interface BrokerLifecycleOptions {
   brokerId: number;

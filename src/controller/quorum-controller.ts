@@ -3,12 +3,12 @@
 // for it, and answers the read apis from the committed image that every node keeps. Keeps: a write is answered only
 // through the machine (after commit, or NOT_CONTROLLER); a read never sees uncommitted state.
 import { createActor, type Actor } from 'xstate';
-import { controllerSessionCheckMsDefault, controllerSessionTimeoutMsDefault, nodesMax } from '../limits.js';
+import { controllerForwardTimeoutMsDefault, controllerSessionCheckMsDefault, controllerSessionTimeoutMsDefault, nodesMax } from '../limits.js';
 import type { RaftNode } from '../raft/node.js';
 import type { Clock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
-import type { ControllerApis, DescribeQuorumResponse, QuorumReplica } from '../wire/controller.js';
+import type { ControllerApis, ControllerChannel, DescribeQuorumResponse, QuorumReplica } from '../wire/controller.js';
 import { RaftlineError } from '../wire/errors.js';
 import type { HandlerTable } from '../wire/server.js';
 import {
@@ -61,6 +61,12 @@ export interface MetadataHandlersOptions {
   clock: Clock;
   /** The node's static broker configs (Kafka key names), shown as the `static` source by describe-configs. */
   staticConfigs?: ReadonlyMap<string, string>;
+  /**
+   * Broker-only nodes: forward write requests to the active controller over this channel (KIP-590 forwarding), so
+   * clients may send admin writes to any broker. Without it a non-controller answers NOT_CONTROLLER.
+   */
+  forward?: ControllerChannel;
+  forwardTimeoutMs?: number;
 }
 
 function notControllerError(nodeId: number, follower: MetadataFollower): RaftlineError {
@@ -116,7 +122,16 @@ export function metadataHandlers(options: MetadataHandlersOptions): ControllerHa
     },
     'controller.describe-quorum': () => describeQuorum(raft, clock, follower, nodeId),
   };
-  for (const api of controllerWriteApis) (handlers as Record<string, () => never>)[api] = rejectWrite;
+  const { forward } = options;
+  for (const api of controllerWriteApis) {
+    (handlers as Record<string, (body: unknown) => unknown>)[api] = forward === undefined
+      ? rejectWrite
+      : (body) => {
+          const leaderId = follower.leadership().leaderId;
+          if (leaderId === null || leaderId === nodeId) return rejectWrite();
+          return forward(leaderId, api, body as never, options.forwardTimeoutMs ?? controllerForwardTimeoutMsDefault);
+        };
+  }
   return handlers;
 }
 

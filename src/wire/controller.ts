@@ -13,6 +13,7 @@ import {
   replicationFactorMax,
   topicsPerRequestMax,
 } from '../limits.js';
+import type { RequestIn, ResponseOut } from './api.js';
 import { WireErrorSchema } from './envelope.js';
 
 const BrokerId = z.number().int().min(0).max(nodesMax - 1);
@@ -302,3 +303,15 @@ export const controllerApis = {
 } as const;
 export type ControllerApis = typeof controllerApis;
 export type ControllerApi = keyof ControllerApis;
+
+/**
+ * Sends one controller-family request to node `nodeId` and resolves with its validated response, or rejects with a
+ * RaftlineError (the server's code, REQUEST_TIMED_OUT, NETWORK_EXCEPTION). Brokers use it to reach the controller
+ * (lifecycle, forwarding); `createRpcControllerChannel` (src/broker/controller-channel.ts) is the real one.
+ */
+export type ControllerChannel = <K extends ControllerApi>(
+  nodeId: number,
+  api: K,
+  body: RequestIn<ControllerApis, K>,
+  timeoutMs: number,
+) => Promise<ResponseOut<ControllerApis, K>>;
