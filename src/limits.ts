@@ -160,3 +160,21 @@ export const raftTransportQueueMax = 256;
 /** First and largest delay before reconnecting to a peer whose connection closed (doubling in between). */
 export const raftTransportReconnectMsMin = 50;
 export const raftTransportReconnectMsMax = 2_000;
+
+// Quorum controller and broker lifecycle (src/controller/machine.ts, quorum-controller.ts, src/broker/lifecycle.ts)
+// Raftline's session defaults are shorter than Kafka's (9 s / 2 s above): the goal is that a broker killed with -9
+// loses its partition leaderships within ~3 s. A dead broker is fenced at most sessionTimeout + sessionCheck after its
+// last heartbeat reached the controller (2 s + 0.1 s), and the new leaders are committed one Raft round trip later.
+// Four heartbeats fit in one session, so two lost ones in a row do not fence a live broker.
+/** Default broker.session.timeout.ms used by the controller machine. */
+export const controllerSessionTimeoutMsDefault = 2_000;
+/** Default broker.heartbeat.interval.ms used by the broker lifecycle. */
+export const controllerHeartbeatIntervalMsDefault = 500;
+/** How often the active controller looks for expired broker sessions. */
+export const controllerSessionCheckMsDefault = 100;
+/** A broker's wait before it retries a registration or heartbeat that failed (unreachable or not the controller). */
+export const brokerLifecycleRetryMsDefault = 100;
+/** Time a broker's lifecycle request to the controller may take before it is retried elsewhere. */
+export const brokerLifecycleRequestTimeoutMsDefault = 1_000;
+/** Time a broker waits for the active controller to answer a write it forwarded for a client (KIP-590). */
+export const controllerForwardTimeoutMsDefault = 10_000;

@@ -99,6 +99,11 @@ test('registry: a valid node.ping decodes to a typed request', (t) => {
     'raft.fetch-snapshot',
     'raft.vote',
   ]);
+
+  // Other families register beside node.*: the list holds both node apis and stays sorted.
+  const apis = wireRegistry.requestApis();
+  t.true(apis.includes('node.api-versions') && apis.includes('node.ping'));
+  t.deepEqual(apis, [...apis].sort());
 });
 
 const malformed: Array<[string, Uint8Array, { code: RejectionCode; cid?: number; reason: RegExp }]> = [

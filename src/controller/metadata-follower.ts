@@ -1,0 +1,109 @@
+// Every node's committed metadata image (KIP-631 "metadata publisher"): it replays each committed metadata-log entry,
+// in offset order, into a MetadataImage, whether the node is the active controller, a standby voter or a broker
+// (a Raft observer). Keeps: the image is exactly the replay of the committed log up to `appliedOffset` (control
+// records skipped); a committed entry that does not decode to a valid record is a broken log, and throws.
+import { decodeFrame, encodeFrame } from '../wire/codec.js';
+import type { RaftEntry, SnapshotId } from '../wire/raft.js';
+import type { RaftListener } from '../raft/ports.js';
+import { raftRecordBytesMax, raftSnapshotBytesMax } from '../limits.js';
+import { applyRecord, emptyImage, type MetadataImage } from './image.js';
+import { invariant } from './invariant.js';
+import { MetadataRecord } from './records.js';
+import { fromSnapshot, toSnapshot } from './snapshot.js';
+
+/** One metadata record as the bytes of one Raft entry (CBOR, as every frame). */
+export function encodeMetadataRecord(record: MetadataRecord): Uint8Array {
+  return encodeFrame(record, raftRecordBytesMax);
+}
+
+/** The record in a committed entry's bytes; anything else means the log is corrupt. */
+export function decodeMetadataRecord(bytes: Uint8Array): MetadataRecord {
+  const frame = decodeFrame(bytes, raftRecordBytesMax);
+  invariant(frame.ok, () => `metadata entry is not CBOR: ${frame.ok ? '' : frame.reason}`);
+  const parsed = MetadataRecord.safeParse(frame.value);
+  invariant(parsed.success, () => `metadata entry is not a valid record: ${parsed.error?.message ?? ''}`);
+  return parsed.data;
+}
+
+/** The committed image as snapshot bytes (KIP-630), for RaftNode.createSnapshot. */
+export function encodeImageSnapshot(image: MetadataImage): Uint8Array {
+  return encodeFrame(toSnapshot(image), raftSnapshotBytesMax);
+}
+
+export function decodeImageSnapshot(bytes: Uint8Array): MetadataImage {
+  const frame = decodeFrame(bytes, raftSnapshotBytesMax);
+  invariant(frame.ok, 'metadata snapshot is not CBOR');
+  return fromSnapshot(frame.value);
+}
+
+export interface Leadership {
+  readonly epoch: number;
+  /** null: no leader known (an election is under way). */
+  readonly leaderId: number | null;
+}
+
+/** What subscribers hear, after the follower's own state has been updated. */
+export type FollowerEvent =
+  | { readonly type: 'committed'; readonly image: MetadataImage; readonly highWatermark: number }
+  | { readonly type: 'leadership'; readonly leadership: Leadership };
+
+export interface MetadataFollower {
+  /** Pass this to createRaftNode as its listener. */
+  readonly listener: RaftListener;
+  /** The committed image. */
+  image(): MetadataImage;
+  /** Raft entries below this offset have been replayed (the committed high watermark as delivered). */
+  appliedOffset(): number;
+  leadership(): Leadership;
+  subscribe(fn: (event: FollowerEvent) => void): () => void;
+}
+
+/**
+ * `initial` is the image of the log's latest snapshot (the host loads it at start-up, as Raft expects), with
+ * `startOffset` the end offset of that snapshot.
+ */
+export function createMetadataFollower(options: { initial?: MetadataImage; startOffset?: number } = {}): MetadataFollower {
+  let image = options.initial ?? emptyImage;
+  let applied = options.startOffset ?? 0;
+  invariant(image.offset < applied || (image.offset === -1 && applied === 0), 'the initial image lies beyond its start offset');
+  let leadership: Leadership = { epoch: 0, leaderId: null };
+  const subscribers = new Set<(event: FollowerEvent) => void>();
+  const publish = (event: FollowerEvent): void => {
+    for (const fn of [...subscribers]) fn(event);
+  };
+
+  const listener: RaftListener = {
+    onCommit(entries: readonly RaftEntry[], highWatermark: number) {
+      for (const entry of entries) {
+        invariant(entry.offset === applied, () => `committed entry ${entry.offset} does not follow ${applied - 1}`);
+        if (entry.record.type === 'data') image = applyRecord(image, decodeMetadataRecord(entry.record.data), entry.offset);
+        applied = entry.offset + 1;
+      }
+      invariant(applied <= highWatermark, () => `replayed past the high watermark (${applied} > ${highWatermark})`);
+      publish({ type: 'committed', image, highWatermark });
+    },
+    onLeaderChange(change) {
+      invariant(change.epoch >= leadership.epoch, () => `leader epoch went back from ${leadership.epoch} to ${change.epoch}`);
+      leadership = { epoch: change.epoch, leaderId: change.leaderId };
+      publish({ type: 'leadership', leadership });
+    },
+    onLoadSnapshot(id: SnapshotId, bytes: Uint8Array) {
+      const loaded = decodeImageSnapshot(bytes);
+      invariant(loaded.offset < id.endOffset, () => `snapshot image at ${loaded.offset} beyond its end offset ${id.endOffset}`);
+      image = loaded;
+      applied = id.endOffset;
+      publish({ type: 'committed', image, highWatermark: applied });
+    },
+  };
+
+  return {
+    listener,
+    image: () => image,
+    appliedOffset: () => applied,
+    leadership: () => leadership,
+    subscribe(fn) {
+      subscribers.add(fn);
+      return () => subscribers.delete(fn);
+    },
+  };
+}
