@@ -129,9 +129,6 @@ export const raftRecordBytesMax = 1 * MiB;
 export const raftUncommittedEntriesMax = 100_000;
 /** Voters in one quorum. */
 export const raftVotersMax = 64;
-/** Closed segments per log whose sparse indexes stay in memory (least recently used first out); the rest are read
- * back from their index files on demand, so memory stays flat as a log grows. */
-export const segmentIndexesResidentMax = 4;
 /** Largest snapshot a follower accepts (it is assembled in memory before it is installed). */
 export const raftSnapshotBytesMax = 256 * MiB;
 /** Bytes one FetchSnapshot response carries. */

@@ -90,15 +90,10 @@ test('registry: a valid node.ping decodes to a typed request', (t) => {
   t.is(decoded.value.cid, 42);
   if (decoded.value.api === 'node.ping') t.deepEqual([...decoded.value.body.payload], [9, 9]);
   // The raft.* request/response family is composed in too; its one-way carriers (raft.*.request events) are not request apis.
-  t.deepEqual(wireRegistry.requestApis(), [
-    'node.api-versions',
-    'node.ping',
-    'raft.begin-quorum-epoch',
-    'raft.end-quorum-epoch',
-    'raft.fetch',
-    'raft.fetch-snapshot',
-    'raft.vote',
-  ]);
+  for (const api of ['node.api-versions', 'node.ping', 'raft.begin-quorum-epoch', 'raft.end-quorum-epoch', 'raft.fetch', 'raft.fetch-snapshot', 'raft.vote']) {
+    t.true(wireRegistry.requestApis().includes(api), api);
+  }
+  t.false(wireRegistry.requestApis().includes('raft.vote.request'));
 
   // Other families register beside node.*: the list holds both node apis and stays sorted.
   const apis = wireRegistry.requestApis();

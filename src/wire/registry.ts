@@ -28,9 +28,7 @@ import { raftApis } from './raft.js';
 import { raftMessageApis } from './raft-messages.js';
 
 /** Every family this build speaks. Adding a family is one more argument here. */
-export const wireApis = composeFamilies(nodeApis, raftApis, raftMessageApis);
-
-export const wireApis = composeFamilies(nodeApis, controllerApis);
+export const wireApis = composeFamilies(nodeApis, raftApis, raftMessageApis, controllerApis);
 export type WireApis = typeof wireApis;
 
 export type RejectionCode = 'CORRUPT_MESSAGE' | 'INVALID_REQUEST' | 'MESSAGE_TOO_LARGE' | 'UNSUPPORTED_VERSION';
