@@ -100,7 +100,7 @@ export async function startBroker(
 }
 
 /** Polls an HTTP endpoint of a node until it answers `status` or the time is up. */
-export async function waitForStatus(url: string, status: number, timeoutMs = 5_000): Promise<{ status: number; body: string }> {
+export async function waitForStatus(url: string, status: number, timeoutMs = 15_000): Promise<{ status: number; body: string }> {
   const start = Date.now();
   let last: { status: number; body: string } | undefined;
   while (Date.now() - start < timeoutMs) {

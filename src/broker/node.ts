@@ -8,7 +8,10 @@ import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { createHttpHandler, Readiness } from './http.js';
 import { createNodeMetrics, wireMetricsOf, type NodeMetrics } from './metrics.js';
 import { createRpcServer, nodeHandlers, wireRegistry, type RpcServer } from '../wire/index.js';
-import type { Listener } from '../runtime/network.js';
+import type { Connection, Listener } from '../runtime/network.js';
+import { every } from '../runtime/clock.js';
+import { demuxConnection } from './demux.js';
+import { startQuorum, type NodeQuorum } from './quorum.js';
 import type { Runtime } from '../runtime/index.js';
 import type { RealNetwork } from '../runtime/real/network.js';
 
@@ -19,6 +22,7 @@ export interface RunningNode {
   readonly readiness: Readiness;
   readonly metrics: NodeMetrics;
   readonly rpc: RpcServer;
+  readonly quorum: NodeQuorum;
   /** Stops serving and releases the data directory. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -48,21 +52,21 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
   const readiness = new Readiness();
   readiness.require('listening');
   readiness.require('storage');
+  readiness.require('joined');
   const metrics = createNodeMetrics({ nodeId: config.nodeId });
   let claim: DataDirClaim | undefined = claimDataDir(config.dataDir, { nodeId: config.nodeId, clusterId: config.clusterId });
-  readiness.set('storage', true);
 
   const server = http.createServer(createHttpHandler({ nodeId: config.nodeId, readiness, metrics }));
   server.keepAliveTimeout = 5_000;
-  const rpc = createRpcServer({
-    registry: wireRegistry,
-    handlers: { ...nodeHandlers(config.nodeId) },
-    log: log.child({ component: 'rpc' }),
-    clock: runtime.clock,
-    metrics: wireMetricsOf(metrics),
+  // The quorum needs the node's address before it registers as a broker; with port 0 it is known only once bound,
+  // so the RPC server is created after the listener is up and connections wait for it in the demux below.
+  const routing: { route?: (connection: Connection) => void } = {};
+  const pending: Array<Connection> = [];
+  const wsListener: Listener = runtime.network.attach(server, (connection) => {
+    if (routing.route !== undefined) routing.route(connection);
+    else if (pending.length < 1024) pending.push(connection);
+    else connection.close('node starting');
   });
-  // WebSocket and HTTP share the node's one port: upgrades go to the RPC server, plain requests to the endpoints.
-  const wsListener: Listener = runtime.network.attach(server, (connection) => rpc.accept(connection));
   try {
     await listenHttp(server, config.listener.host, config.listener.port);
   } catch (err) {
@@ -73,7 +77,32 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
   const bound = server.address();
   const address = typeof bound === 'object' && bound ? `${config.listener.host}:${bound.port}` : `${config.listener.host}:${config.listener.port}`;
   readiness.set('listening', true);
-  log.info({ address, dataDir: claim.dir, roles: config.roles }, 'node started');
+
+  let quorum: NodeQuorum;
+  try {
+    // With port 0 (tests, the demo) the embedded node's own voter entry learns its port only now.
+    const boundPort = Number(address.slice(address.lastIndexOf(':') + 1));
+    const voters = config.voters.map((v) => (v.id === config.nodeId && v.port === 0 ? { ...v, port: boundPort } : v));
+    quorum = await startQuorum({ ...config, voters }, runtime, { host: config.listener.host, port: boundPort });
+  } catch (err) {
+    await wsListener.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    claim.release();
+    throw err;
+  }
+  readiness.set('storage', true);
+  const rpc = createRpcServer({
+    registry: wireRegistry,
+    handlers: { ...quorum.handlers, ...nodeHandlers(config.nodeId) },
+    log: log.child({ component: 'rpc' }),
+    clock: runtime.clock,
+    metrics: wireMetricsOf(metrics),
+  });
+  routing.route = (connection) =>
+    demuxConnection(connection, wireRegistry, { raft: (c) => quorum.transport.accept(c), rpc: (c) => rpc.accept(c) });
+  for (const connection of pending.splice(0)) routing.route(connection);
+  const stopReadiness = every(runtime.clock, 100, () => readiness.set('joined', quorum.joined()));
+  log.info({ address, dataDir: claim.dir, roles: config.roles, voters: config.voters.map((v) => v.id) }, 'node started');
 
   let closing: Promise<void> | undefined;
   return {
@@ -82,9 +111,13 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
     readiness,
     metrics,
     rpc,
+    quorum,
     close() {
       closing ??= (async () => {
         readiness.set('listening', false);
+        stopReadiness();
+        // The quorum goes first (controlled shutdown needs the network), then the listeners.
+        await quorum.close();
         await wsListener.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

@@ -12,6 +12,8 @@ export interface CliContext {
   int(name: string, min: number, max: number): number | undefined;
   /** The session to --bootstrap, opened on first use and closed when the command ends. */
   session(): CliSession;
+  /** A session to another node (e.g. the active controller), closed when the command ends. */
+  sessionTo(address: string): CliSession;
   /** Prints `value` as JSON with --format json, else the text. */
   output(value: unknown, text: () => string): void;
 }
@@ -35,6 +37,7 @@ export function createContext(args: ParsedArgs, write: (text: string) => void): 
   if (format !== 'text' && format !== 'json') throw new UsageError(`--format must be text or json, got ${JSON.stringify(format)}`);
   const timeoutMs = intFlag(args, 'timeout-ms', 1, 3_600_000) ?? 10_000;
   let session: CliSession | undefined;
+  const others: CliSession[] = [];
   const ctx: CliContext = {
     args,
     clock: realClock,
@@ -44,9 +47,20 @@ export function createContext(args: ParsedArgs, write: (text: string) => void): 
       session ??= openSession(flagValue(args, 'bootstrap'), { timeoutMs });
       return session;
     },
+    sessionTo(address) {
+      const other = openSession(address, { timeoutMs });
+      others.push(other);
+      return other;
+    },
     output(value, text) {
       write(format === 'json' ? `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('base64') : v))}\n` : `${text()}\n`);
     },
   };
-  return { ctx, close: () => session?.close() };
+  return {
+    ctx,
+    close: () => {
+      session?.close();
+      for (const other of others) other.close();
+    },
+  };
 }

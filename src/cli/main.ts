@@ -3,9 +3,11 @@
 import { formatFlagHelp, parseCommandArgs, UsageError } from './args.js';
 import { commonFlags, createContext, type CliCommand } from './command.js';
 import { nodeCommands } from './commands/node.js';
+import { clusterCommands } from './commands/cluster.js';
+import { topicCommands } from './commands/topic.js';
 import { RaftlineError } from '../wire/errors.js';
 
-const commands: CliCommand[] = [...nodeCommands];
+const commands: CliCommand[] = [...nodeCommands, ...clusterCommands, ...topicCommands];
 
 function usage(): string {
   const lines = commands.map((c) => `  raftline ${c.path.join(' ').padEnd(24)} ${c.summary}`);

@@ -1,0 +1,161 @@
+// The node's part in the metadata quorum, wired from the pieces of src/raft/ and src/controller/ (docs/controller.md,
+// "Wiring a node"): the durable metadata log and quorum state on the node's Disk, a Raft node (a voter when the node is
+// in controller.quorum.voters, else an observer), the metadata follower every node keeps, the quorum controller on
+// voters, and the broker lifecycle (registration, heartbeats, controlled shutdown) on brokers.
+import type { NodeConfig } from './config.js';
+import { createRpcControllerChannel, type RpcControllerChannel } from './controller-channel.js';
+import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
+import { createMetadataFollower, decodeImageSnapshot, type MetadataFollower } from '../controller/metadata-follower.js';
+import { createQuorumController, metadataHandlers, type QuorumController } from '../controller/quorum-controller.js';
+import { defaultControllerSettings } from '../controller/commands.js';
+import { openRaftStorageLog, metadataLogDir, type StorageRaftLog } from '../raft/storage-log.js';
+import { DiskQuorumStateStore } from '../raft/disk-quorum-store.js';
+import { createRaftTransport, type RaftTransport } from '../raft/transport.js';
+import { createRaftNode, raftConfig, type RaftNode } from '../raft/node.js';
+import { randomHex, type Runtime } from '../runtime/index.js';
+import type { HandlerTable, WireApis } from '../wire/index.js';
+import { frameBytesMax as snapshotReadBytesMax } from '../limits.js';
+
+export interface NodeQuorum {
+  readonly raft: RaftNode;
+  readonly transport: RaftTransport;
+  readonly follower: MetadataFollower;
+  readonly controller: QuorumController | undefined;
+  readonly lifecycle: BrokerLifecycle | undefined;
+  /** The controller api family as this node serves it (the controller's on voters; reads and forwarding on brokers). */
+  readonly handlers: HandlerTable<WireApis>;
+  /** Joined: a leader is known, and a broker is registered and unfenced. */
+  joined(): boolean;
+  /** Controlled shutdown (brokers), resignation (a leading voter), then everything stops. */
+  close(): Promise<void>;
+}
+
+/** The node's static broker configs, under Kafka's key names, as the controller's defaults for topics. */
+function staticConfigsOf(config: NodeConfig): Map<string, string> {
+  return new Map([
+    ['num.partitions', String(config.numPartitions)],
+    ['default.replication.factor', String(config.defaultReplicationFactor)],
+    ['min.insync.replicas', String(config.minInsyncReplicas)],
+    ['unclean.leader.election.enable', String(config.uncleanLeaderElection)],
+    ['log.retention.ms', String(config.retentionMs)],
+    ['log.retention.bytes', String(config.retentionBytes)],
+    ['log.segment.bytes', String(config.segmentBytes)],
+    ['log.roll.ms', String(config.segmentMs)],
+    ['message.max.bytes', String(config.messageMaxBytes)],
+  ]);
+}
+
+export async function startQuorum(config: NodeConfig, runtime: Runtime, advertised: { host: string; port: number }): Promise<NodeQuorum> {
+  const { clock, random, network, disk } = runtime;
+  const logger = runtime.log.child({ component: 'quorum' });
+  const dir = metadataLogDir('');
+  const log: StorageRaftLog = await openRaftStorageLog({ disk, dir, clock, logger });
+  const store = new DiskQuorumStateStore({ disk, dir });
+  const voterIds = config.voters.map((v) => v.id);
+  const peers = new Map(config.voters.filter((v) => v.id !== config.nodeId).map((v) => [v.id, `${v.host}:${v.port}`]));
+  const transport = createRaftTransport({ nodeId: config.nodeId, network, clock, peers, logger });
+
+  const snapshot = log.latestSnapshot();
+  // A snapshot is read whole at start (the metadata image is small; snapshotBytesMax bounds it).
+  const snapshotBytes = snapshot === null ? undefined : (await log.readSnapshot(snapshot, 0, snapshotReadBytesMax)).bytes;
+  const follower = createMetadataFollower(
+    snapshot !== null && snapshotBytes !== undefined ? { initial: decodeImageSnapshot(snapshotBytes), startOffset: snapshot.endOffset } : {},
+  );
+  const raft = createRaftNode({
+    config: raftConfig(config.nodeId, voterIds, {
+      electionTimeoutMs: config.electionTimeoutMs,
+      fetchTimeoutMs: config.fetchTimeoutMs,
+      electionBackoffMaxMs: config.electionBackoffMaxMs,
+    }),
+    clock,
+    random: random.split('raft'),
+    log,
+    store,
+    logger,
+    send: (to, message) => transport.send(to, message),
+    listener: follower.listener,
+  });
+  transport.setReceiver((message) => raft.deliver(message));
+
+  const staticConfigs = staticConfigsOf(config);
+  const isVoter = voterIds.includes(config.nodeId);
+  const addressOf = (id: number): string | undefined => {
+    const voter = config.voters.find((v) => v.id === id);
+    return voter === undefined ? undefined : `${voter.host}:${voter.port}`;
+  };
+  let channel: RpcControllerChannel | undefined;
+  if (config.roles.broker) channel = createRpcControllerChannel({ network, clock, addressOf, log: logger });
+  const controller = isVoter
+    ? createQuorumController({
+        nodeId: config.nodeId,
+        clusterId: config.clusterId,
+        raft,
+        follower,
+        clock,
+        random: random.split('controller'),
+        logger,
+        staticConfigs,
+        settings: { ...defaultControllerSettings, staticConfigs },
+        sessionTimeoutMs: config.sessionTimeoutMs,
+      })
+    : undefined;
+  const handlers = (controller?.handlers ??
+    metadataHandlers({
+      nodeId: config.nodeId,
+      clusterId: config.clusterId,
+      raft,
+      follower,
+      clock,
+      staticConfigs,
+      ...(channel === undefined ? {} : { forward: channel.send }),
+    })) as HandlerTable<WireApis>;
+  raft.start();
+
+  const lifecycle = config.roles.broker
+    ? createBrokerLifecycle({
+        brokerId: config.nodeId,
+        clusterId: config.clusterId,
+        incarnationId: randomHex(random, 16),
+        rack: config.rack ?? null,
+        endpoints: [{ name: 'ws', host: advertised.host, port: advertised.port }],
+        voters: voterIds,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        requestTimeoutMs: Math.min(config.requestTimeoutMs, config.sessionTimeoutMs),
+        clock,
+        logger,
+        channel: channel!.send,
+        metadataOffset: () => follower.image().offset,
+        controllerHint: () => follower.leadership().leaderId,
+      })
+    : undefined;
+
+  let closing: Promise<void> | undefined;
+  return {
+    raft,
+    transport,
+    follower,
+    controller,
+    lifecycle,
+    handlers,
+    joined: () => follower.leadership().leaderId !== null && (lifecycle === undefined || !lifecycle.status().fenced),
+    close() {
+      closing ??= (async () => {
+        if (lifecycle !== undefined) {
+          // Controlled shutdown lets the controller move this broker's leaderships away first; it is bounded so a
+          // cluster without a controller cannot hold the process.
+          await Promise.race([lifecycle.shutdown(), new Promise<void>((resolve) => clock.setTimeout(resolve, Math.max(500, config.shutdownTimeoutMs / 2)))]);
+          lifecycle.halt();
+        }
+        raft.resign();
+        // Give the EndQuorumEpoch a moment to leave before the connections close.
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, 50));
+        controller?.stop();
+        raft.stop();
+        channel?.close();
+        await transport.close();
+        await log.close();
+      })();
+      return closing;
+    },
+  };
+}
