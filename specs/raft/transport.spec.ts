@@ -6,6 +6,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DiskQuorumStateStore } from '../../src/raft/disk-quorum-store.js';
+import { MemoryRaftLog } from '../../src/raft/memory-log.js';
+import { MemoryQuorumStateStore } from '../../src/raft/memory-quorum-store.js';
+import { AddressInUseError } from '../../src/runtime/errors.js';
 import { raftConfig } from '../../src/raft/node.js';
 import type { NodeId } from '../../src/raft/ports.js';
 import { metadataLogDir, openRaftStorageLog, type StorageRaftLog } from '../../src/raft/storage-log.js';
@@ -173,5 +176,28 @@ test('transport: a message to a peer that is not up yet is queued and delivered 
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('transport: a node whose listen address is taken fails to start and leaves nothing running', async (t) => {
+  const network = createRealNetwork();
+  const taken = await network.listen({ host: '127.0.0.1', port: 0 }, (connection) => connection.close());
+  try {
+    const port = Number(taken.address.slice(taken.address.lastIndexOf(':') + 1));
+    await t.throwsAsync(
+      createNetworkedRaftNode({
+        config: raftConfig(1, voters, fastConfig),
+        clock: realClock,
+        random: createRealRandom(),
+        log: new MemoryRaftLog(),
+        store: new MemoryQuorumStateStore(),
+        network,
+        peers: new Map(),
+        listen: { host: '127.0.0.1', port },
+      }),
+      { instanceOf: AddressInUseError },
+    );
+  } finally {
+    await taken.close();
   }
 });

@@ -310,7 +310,14 @@ export async function createNetworkedRaftNode(options: NetworkedRaftNodeOptions)
   });
   const node = createRaftNode({ ...nodeOptions, send: (to, message) => transport.send(to, message) });
   transport.setReceiver((message) => node.deliver(message));
-  const listener = listen === undefined ? undefined : await transport.listen(listen);
+  let listener: Listener | undefined;
+  try {
+    listener = listen === undefined ? undefined : await transport.listen(listen);
+  } catch (error) {
+    // The address is taken (or bad): nothing of this node may linger.
+    await transport.close();
+    throw error;
+  }
   return {
     node,
     transport,
