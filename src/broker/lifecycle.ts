@@ -69,6 +69,11 @@ function isLostRegistration(error: unknown): boolean {
   return error instanceof RaftlineError && (error.code === 'STALE_BROKER_EPOCH' || error.code === 'BROKER_ID_NOT_REGISTERED');
 }
 
+/** Errors no retry can fix: the broker is misconfigured for this cluster, and the host should exit. */
+function isFatal(error: unknown): boolean {
+  return error instanceof RaftlineError && (error.code === 'INCONSISTENT_CLUSTER_ID' || error.code === 'INVALID_REQUEST');
+}
+
 function describe(error: unknown): string {
   return error instanceof RaftlineError ? `${error.code}: ${error.message}` : String(error);
 }
@@ -109,6 +114,7 @@ const lifecycleSetup = setup({
   guards: {
     isRedirect: ({ event }) => isRedirect((event as { error?: unknown }).error),
     isLostRegistration: ({ event }) => isLostRegistration((event as { error?: unknown }).error),
+    isFatal: ({ event }) => isFatal((event as { error?: unknown }).error),
     mayShutDown: ({ event }) => (event as { output?: BrokerHeartbeatResponse }).output?.shouldShutDown === true,
   },
   actions: {
@@ -159,6 +165,7 @@ export const brokerLifecycleMachine = lifecycleSetup.createMachine({
             input: ({ context }) => ({ ctx: context }),
             onDone: { target: '#broker-lifecycle.running', actions: 'recordRegistration' },
             onError: [
+              { guard: 'isFatal', target: '#broker-lifecycle.failed', actions: 'recordFailure' },
               { guard: 'isRedirect', target: 'backingOff', actions: 'redirect' },
               { target: 'backingOff', actions: 'recordFailure' },
             ],
@@ -210,6 +217,8 @@ export const brokerLifecycleMachine = lifecycleSetup.createMachine({
       },
     },
     stopped: { type: 'final' },
+    /** The controller refused this broker for good (wrong cluster id, malformed registration): see lastError. */
+    failed: { type: 'final' },
   },
 });
 
