@@ -275,3 +275,17 @@ test('quorum controller: images survive log compaction; a restarted node loads t
   t.deepEqual(toSnapshot(c.node(other).follower.image()).topics, expected);
   c.stopAll();
 });
+
+test('broker lifecycle: a broker restarted at once is refused as a duplicate until its old session expires, then registers anew', async (t) => {
+  const c = await startedCluster({ seed: 12, voters: 1, brokers: 2 });
+  const image = () => c.node(1).follower.image();
+  const oldEpoch = image().brokers.get(2)!.brokerEpoch;
+  c.crash(2);
+  await c.restart(2);
+  await c.run(500);
+  t.regex(c.node(2).lifecycle!.status().lastError ?? '', /DUPLICATE_BROKER_REGISTRATION/, 'the old incarnation still holds the id');
+  await c.runUntil(() => (image().brokers.get(2)?.brokerEpoch ?? 0) > oldEpoch && image().brokers.get(2)?.fenced === false, 5_000, 'the new incarnation registered and unfenced');
+  t.is(c.node(2).lifecycle!.status().phase, 'running');
+  t.is(c.node(2).lifecycle!.status().brokerEpoch, image().brokers.get(2)!.brokerEpoch);
+  c.stopAll();
+});

@@ -59,9 +59,12 @@ export function nextControllerTarget(voters: readonly number[], failed: number, 
   return voters[(i + 1) % voters.length] ?? failed;
 }
 
-/** Errors after which the same request may go to another node: it was not (or is no longer) the controller, or did not answer. */
+/**
+ * Errors after which the request goes to another node: it was not (or is no longer) the controller, or did not
+ * answer. (A busy controller's THROTTLING_QUOTA_EXCEEDED is retried at the same node.)
+ */
 function isRedirect(error: unknown): boolean {
-  return error instanceof RaftlineError && ['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'THROTTLING_QUOTA_EXCEEDED'].includes(error.code);
+  return error instanceof RaftlineError && ['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'].includes(error.code);
 }
 
 /** Errors meaning the registration this broker holds is gone (the controller forgot it or a newer one replaced it). */
