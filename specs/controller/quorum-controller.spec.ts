@@ -177,7 +177,8 @@ test('quorum controller: on failover the new controller serves the same committe
     () => 'committed',
     (e: unknown) => codeOf(e),
   );
-  await c.runUntil(() => c.activeController() !== null && c.activeController() !== old, 10_000, 'a new controller is active');
+  const failoverMs = await c.runUntil(() => c.activeController() !== null && c.activeController() !== old, 10_000, 'a new controller is active');
+  t.log(`a new controller was active ${failoverMs} ms after the old one was cut off (virtual time)`);
   const fresh = c.activeController()!;
   t.not(fresh, old);
   t.is(c.node(fresh).follower.image().topicsByName.get('before')?.topicId, committedBefore.topicsByName.get('before')?.topicId);
