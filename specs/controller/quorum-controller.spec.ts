@@ -3,7 +3,7 @@
 // seen by every node; bad requests get precise codes; dead brokers are fenced and lose their leaderships; a
 // controller failover keeps the committed image and answers the old controller's uncommitted writes NOT_CONTROLLER.
 import test from 'ava';
-import { decodeMetadataRecord } from '../../src/controller/metadata-follower.js';
+import { decodeMetadataRecord, snapshotMetadataLog } from '../../src/controller/metadata-follower.js';
 import type { PartitionChangeRecord } from '../../src/controller/records.js';
 import { toSnapshot } from '../../src/controller/snapshot.js';
 import { RaftlineError } from '../../src/wire/errors.js';
@@ -177,7 +177,8 @@ test('quorum controller: on failover the new controller serves the same committe
     () => 'committed',
     (e: unknown) => codeOf(e),
   );
-  await c.runUntil(() => c.activeController() !== null && c.activeController() !== old, 10_000, 'a new controller is active');
+  const failoverMs = await c.runUntil(() => c.activeController() !== null && c.activeController() !== old, 10_000, 'a new controller is active');
+  t.log(`a new controller was active ${failoverMs} ms after the old one was cut off (virtual time)`);
   const fresh = c.activeController()!;
   t.not(fresh, old);
   t.is(c.node(fresh).follower.image().topicsByName.get('before')?.topicId, committedBefore.topicsByName.get('before')?.topicId);
@@ -221,7 +222,7 @@ test('quorum controller: a restarted voter rebuilds its image from its log, and 
   const before = toSnapshot(c.node(1).follower.image());
   for (const id of [1, 2, 3]) c.crash(id);
   await c.run(500);
-  for (const id of [1, 2, 3]) c.restart(id);
+  for (const id of [1, 2, 3]) await c.restart(id);
   await c.runUntil(() => c.activeController() !== null, 10_000, 'a controller is active again');
   await c.run(1_000);
   for (const id of [1, 2, 3]) {
@@ -246,4 +247,46 @@ test('quorum controller: the same seed gives the same run, down to every node\'s
     return JSON.stringify({ ms, now: c.clock.now(), images });
   };
   t.is(await scenario(), await scenario());
+});
+
+test('quorum controller: images survive log compaction; a restarted node loads the snapshot, and one left behind installs the leader\'s', async (t) => {
+  const c = await startedCluster({ seed: 10, voters: 3, brokers: 2 });
+  const behind = c.voterIds.find((id) => id !== c.activeController())!;
+  c.crash(behind);
+  for (const name of ['a', 'b', 'c']) {
+    await Promise.all([c.callController('controller.create-topics', { topics: [{ name, numPartitions: 2, replicationFactor: 2 }] }), c.run(200)]);
+  }
+  const expected = toSnapshot(c.node(c.activeController()!).follower.image()).topics;
+  // Every live voter compacts its log up to what it has replayed.
+  for (const id of c.voterIds.filter((v) => v !== behind)) {
+    const n = c.node(id);
+    t.true(await snapshotMetadataLog(n.raft, n.log, n.follower));
+    t.true(n.log.startOffset() > 0);
+  }
+  // The node left behind is now older than every log start: it must install the leader's snapshot.
+  await c.restart(behind);
+  await c.runUntil(() => JSON.stringify(toSnapshot(c.node(behind).follower.image()).topics) === JSON.stringify(expected), 5_000, 'the lagging voter caught up');
+  t.true(c.node(behind).log.startOffset() > 0, 'it got there through a snapshot');
+  // A compacted node restarts from its own snapshot plus the entries after it.
+  const other = c.voterIds.find((id) => id !== behind && id !== c.activeController())!;
+  c.crash(other);
+  await c.restart(other);
+  t.deepEqual(toSnapshot(c.node(other).follower.image()).topics, expected, 'the snapshot alone already holds the topics');
+  await c.run(1_000);
+  t.deepEqual(toSnapshot(c.node(other).follower.image()).topics, expected);
+  c.stopAll();
+});
+
+test('broker lifecycle: a broker restarted at once is refused as a duplicate until its old session expires, then registers anew', async (t) => {
+  const c = await startedCluster({ seed: 12, voters: 1, brokers: 2 });
+  const image = () => c.node(1).follower.image();
+  const oldEpoch = image().brokers.get(2)!.brokerEpoch;
+  c.crash(2);
+  await c.restart(2);
+  await c.run(500);
+  t.regex(c.node(2).lifecycle!.status().lastError ?? '', /DUPLICATE_BROKER_REGISTRATION/, 'the old incarnation still holds the id');
+  await c.runUntil(() => (image().brokers.get(2)?.brokerEpoch ?? 0) > oldEpoch && image().brokers.get(2)?.fenced === false, 5_000, 'the new incarnation registered and unfenced');
+  t.is(c.node(2).lifecycle!.status().phase, 'running');
+  t.is(c.node(2).lifecycle!.status().brokerEpoch, image().brokers.get(2)!.brokerEpoch);
+  c.stopAll();
 });

@@ -6,7 +6,7 @@ import type { Clock, TimerHandle } from '../../src/runtime/index.js';
 import { MemoryRaftLog } from '../../src/raft/memory-log.js';
 import { MemoryQuorumStateStore } from '../../src/raft/memory-quorum-store.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
-import { createMetadataFollower, type MetadataFollower } from '../../src/controller/metadata-follower.js';
+import { createMetadataFollower, createMetadataFollowerFromLog, type MetadataFollower } from '../../src/controller/metadata-follower.js';
 import { createQuorumController, metadataHandlers, type QuorumController } from '../../src/controller/quorum-controller.js';
 import { createBrokerLifecycle, type BrokerLifecycle, type ControllerChannel } from '../../src/broker/lifecycle.js';
 import { controllerApis, type ControllerApis } from '../../src/wire/controller.js';
@@ -93,10 +93,9 @@ export class QuorumCluster {
   /** Nodes cut off from every other node (messages to and from them are lost). */
   readonly isolated = new Set<number>();
 
-  private start(id: number, log: MemoryRaftLog, store: MemoryQuorumStateStore): void {
+  private start(id: number, log: MemoryRaftLog, store: MemoryQuorumStateStore, follower: MetadataFollower = createMetadataFollower()): void {
     const clock = new NodeClock(this.clock);
     const isVoter = this.voterIds.includes(id);
-    const follower = createMetadataFollower();
     const raft = createRaftNode({
       config: raftConfig(id, this.voterIds),
       clock,
@@ -232,10 +231,11 @@ export class QuorumCluster {
     node.clock.cancelAll();
   }
 
-  restart(id: number): void {
+  /** Restarts a crashed node from its durable log, loading the log's latest snapshot first as a real host does. */
+  async restart(id: number): Promise<void> {
     const node = this.node(id);
     if (node.alive) throw new Error(`node ${id} is running`);
-    this.start(id, node.log, node.store);
+    this.start(id, node.log, node.store, await createMetadataFollowerFromLog(node.log));
   }
 
   stopAll(): void {

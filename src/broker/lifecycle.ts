@@ -59,14 +59,22 @@ export function nextControllerTarget(voters: readonly number[], failed: number, 
   return voters[(i + 1) % voters.length] ?? failed;
 }
 
-/** Errors after which the same request may go to another node: it was not (or is no longer) the controller, or did not answer. */
+/**
+ * Errors after which the request goes to another node: it was not (or is no longer) the controller, or did not
+ * answer. (A busy controller's THROTTLING_QUOTA_EXCEEDED is retried at the same node.)
+ */
 function isRedirect(error: unknown): boolean {
-  return error instanceof RaftlineError && ['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'THROTTLING_QUOTA_EXCEEDED'].includes(error.code);
+  return error instanceof RaftlineError && ['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'].includes(error.code);
 }
 
 /** Errors meaning the registration this broker holds is gone (the controller forgot it or a newer one replaced it). */
 function isLostRegistration(error: unknown): boolean {
   return error instanceof RaftlineError && (error.code === 'STALE_BROKER_EPOCH' || error.code === 'BROKER_ID_NOT_REGISTERED');
+}
+
+/** Errors no retry can fix: the broker is misconfigured for this cluster, and the host should exit. */
+function isFatal(error: unknown): boolean {
+  return error instanceof RaftlineError && (error.code === 'INCONSISTENT_CLUSTER_ID' || error.code === 'INVALID_REQUEST');
 }
 
 function describe(error: unknown): string {
@@ -109,6 +117,7 @@ const lifecycleSetup = setup({
   guards: {
     isRedirect: ({ event }) => isRedirect((event as { error?: unknown }).error),
     isLostRegistration: ({ event }) => isLostRegistration((event as { error?: unknown }).error),
+    isFatal: ({ event }) => isFatal((event as { error?: unknown }).error),
     mayShutDown: ({ event }) => (event as { output?: BrokerHeartbeatResponse }).output?.shouldShutDown === true,
   },
   actions: {
@@ -159,6 +168,7 @@ export const brokerLifecycleMachine = lifecycleSetup.createMachine({
             input: ({ context }) => ({ ctx: context }),
             onDone: { target: '#broker-lifecycle.running', actions: 'recordRegistration' },
             onError: [
+              { guard: 'isFatal', target: '#broker-lifecycle.failed', actions: 'recordFailure' },
               { guard: 'isRedirect', target: 'backingOff', actions: 'redirect' },
               { target: 'backingOff', actions: 'recordFailure' },
             ],
@@ -210,6 +220,8 @@ export const brokerLifecycleMachine = lifecycleSetup.createMachine({
       },
     },
     stopped: { type: 'final' },
+    /** The controller refused this broker for good (wrong cluster id, malformed registration): see lastError. */
+    failed: { type: 'final' },
   },
 });
 

@@ -53,6 +53,8 @@ export interface ControllerMachinePorts {
   readonly sessionCheckMs: number;
   /** Appends the records through Raft (RaftNode.propose after encoding). */
   propose(records: readonly MetadataRecord[]): Promise<ProposeResult>;
+  /** Raft's progress now (read when a proposal's result arrives, outside Raft's own transition). */
+  progress(): RaftProgress;
 }
 
 export interface ControllerContext {
@@ -83,10 +85,10 @@ interface Outbox {
 const emptyOutbox: Outbox = { deliver: [], fail: [], propose: null };
 
 export type ControllerEvent =
-  | { type: 'raft.leadership'; epoch: number; leaderId: number | null; raft: RaftProgress }
+  | { type: 'raft.leadership'; epoch: number; leaderId: number | null; image: MetadataImage; raft: RaftProgress }
   | { type: 'raft.committed'; image: MetadataImage; highWatermark: number; raft: RaftProgress }
   | { type: 'controller.write'; command: WriteCommand }
-  | { type: 'controller.proposed'; activation: number; firstOffset: number; count: number; result: ProposeResult };
+  | { type: 'controller.proposed'; activation: number; firstOffset: number; count: number; result: ProposeResult; raft: RaftProgress };
 
 export interface ControllerInput {
   ports: ControllerMachinePorts;
@@ -134,10 +136,13 @@ export const controllerSetup = setup({
       invariant(event.type === 'raft.leadership', 'recordLeadership on another event');
       return { leaderEpoch: event.epoch, leaderId: event.leaderId, raft: event.raft };
     }),
-    /** Outside `active`: the committed image simply follows the log. */
+    /**
+     * Outside `active`: the committed image simply follows the log. Leadership events carry the image too, so the
+     * image and the Raft progress the activation guard reads always describe the same moment.
+     */
     followCommitted: assign(({ event }) => {
-      invariant(event.type === 'raft.committed', 'followCommitted on another event');
-      return { committed: event.image, raft: event.raft, images: startImages<Reply>(event.image), outbox: emptyOutbox };
+      invariant(event.type === 'raft.committed' || event.type === 'raft.leadership', 'followCommitted on another event');
+      return { committed: event.image, raft: event.raft, images: startImages<Reply>(event.image) };
     }),
     rejectWrite: assign(({ context, event }) => {
       invariant(event.type === 'controller.write', 'rejectWrite on another event');
@@ -217,13 +222,18 @@ export const controllerSetup = setup({
       if (outbox.propose !== null) {
         const { records, firstOffset } = outbox.propose;
         void context.ports.propose(records).then((result) => {
-          self.send({ type: 'controller.proposed', activation, firstOffset, count: records.length, result });
+          self.send({ type: 'controller.proposed', activation, firstOffset, count: records.length, result, raft: context.ports.progress() });
         });
       }
       for (const reply of outbox.deliver) reply.deliver();
       for (const { reply, error } of outbox.fail) reply.fail(error);
     },
     clearOutbox: assign({ outbox: () => emptyOutbox }),
+    /** After a failed proposal the activation guard must judge the log as it is now, earlier proposals included. */
+    recordProposalProgress: assign(({ event }) => {
+      invariant(event.type === 'controller.proposed', 'recordProposalProgress on another event');
+      return { raft: event.raft };
+    }),
     logProposalFailure: ({ context, event }) => {
       if (event.type !== 'controller.proposed') return;
       context.ports.logger.warn({ firstOffset: event.firstOffset, result: event.result }, 'controller: a proposal failed; re-syncing from the log');
@@ -277,8 +287,8 @@ export const controllerMachine = controllerSetup.createMachine({
     inactive: {
       on: {
         'raft.leadership': [
-          { guard: 'isSelfLeader', target: 'activating', actions: 'recordLeadership' },
-          { actions: 'recordLeadership' },
+          { guard: 'isSelfLeader', target: 'activating', actions: ['recordLeadership', 'followCommitted'] },
+          { actions: ['recordLeadership', 'followCommitted'] },
         ],
         'raft.committed': { actions: 'followCommitted' },
         'controller.write': { actions: ['rejectWrite', 'flushOutbox', 'clearOutbox'] },
@@ -288,8 +298,8 @@ export const controllerMachine = controllerSetup.createMachine({
       always: { guard: 'isCaughtUpLeader', target: 'active' },
       on: {
         'raft.leadership': [
-          { guard: 'isOtherLeader', target: 'inactive', actions: 'recordLeadership' },
-          { actions: 'recordLeadership' },
+          { guard: 'isOtherLeader', target: 'inactive', actions: ['recordLeadership', 'followCommitted'] },
+          { actions: ['recordLeadership', 'followCommitted'] },
         ],
         'raft.committed': { actions: 'followCommitted' },
         'controller.write': { actions: ['rejectWriteWhileActivating', 'flushOutbox', 'clearOutbox'] },
@@ -307,14 +317,14 @@ export const controllerMachine = controllerSetup.createMachine({
       },
       on: {
         'raft.leadership': [
-          { guard: 'isOtherLeader', target: 'inactive', actions: ['recordLeadership', 'abandonPending', 'flushOutbox', 'clearOutbox'] },
+          { guard: 'isOtherLeader', target: 'inactive', actions: ['recordLeadership', 'abandonPending', 'followCommitted', 'flushOutbox', 'clearOutbox'] },
           // A newer epoch led by this node again (it resigned and won): the old epoch's uncommitted writes may be gone.
-          { guard: ({ context, event }) => event.type === 'raft.leadership' && event.epoch !== context.leaderEpoch, target: 'activating', actions: ['recordLeadership', 'abandonPending', 'flushOutbox', 'clearOutbox'] },
+          { guard: ({ context, event }) => event.type === 'raft.leadership' && event.epoch !== context.leaderEpoch, target: 'activating', actions: ['recordLeadership', 'abandonPending', 'followCommitted', 'flushOutbox', 'clearOutbox'] },
           { actions: 'recordLeadership' },
         ],
         'raft.committed': { actions: ['commitPending', 'flushOutbox', 'clearOutbox'] },
         'controller.write': { actions: ['runWrite', 'flushOutbox', 'clearOutbox'] },
-        'controller.proposed': { guard: 'isFailedProposal', target: 'activating', actions: ['logProposalFailure', 'abandonPending', 'flushOutbox', 'clearOutbox'] },
+        'controller.proposed': { guard: 'isFailedProposal', target: 'activating', actions: ['logProposalFailure', 'recordProposalProgress', 'abandonPending', 'flushOutbox', 'clearOutbox'] },
       },
     },
   },

@@ -4,7 +4,7 @@
 // records skipped); a committed entry that does not decode to a valid record is a broken log, and throws.
 import { decodeFrame, encodeFrame } from '../wire/codec.js';
 import type { RaftEntry, SnapshotId } from '../wire/raft.js';
-import type { RaftListener } from '../raft/ports.js';
+import type { RaftListener, RaftLog } from '../raft/ports.js';
 import { raftRecordBytesMax, raftSnapshotBytesMax } from '../limits.js';
 import { applyRecord, emptyImage, type MetadataImage } from './image.js';
 import { invariant } from './invariant.js';
@@ -106,4 +106,34 @@ export function createMetadataFollower(options: { initial?: MetadataImage; start
       return () => subscribers.delete(fn);
     },
   };
+}
+
+/**
+ * A follower that starts from the log's latest snapshot (KIP-630), as a restarting node must: Raft then delivers the
+ * committed entries after it. Reads the snapshot whole (it is bounded by raftSnapshotBytesMax).
+ */
+export async function createMetadataFollowerFromLog(log: RaftLog): Promise<MetadataFollower> {
+  const id = log.latestSnapshot();
+  if (id === null) return createMetadataFollower();
+  const chunks: Uint8Array[] = [];
+  let position = 0;
+  for (;;) {
+    const { size, bytes } = await log.readSnapshot(id, position, raftSnapshotBytesMax);
+    invariant(size <= raftSnapshotBytesMax, () => `snapshot of ${size} bytes is over the limit`);
+    chunks.push(bytes);
+    position += bytes.byteLength;
+    if (position >= size || bytes.byteLength === 0) break;
+  }
+  return createMetadataFollower({ initial: decodeImageSnapshot(Buffer.concat(chunks)), startOffset: id.endOffset });
+}
+
+/**
+ * Compaction (KIP-630): hands Raft the committed image as a snapshot at the replayed offset, so the log may drop
+ * what it covers. Returns false when there is nothing new to cover.
+ */
+export async function snapshotMetadataLog(raft: { createSnapshot(endOffset: number, bytes: Uint8Array): Promise<unknown> }, log: RaftLog, follower: MetadataFollower): Promise<boolean> {
+  const endOffset = follower.appliedOffset();
+  if (endOffset <= log.startOffset()) return false;
+  await raft.createSnapshot(endOffset, encodeImageSnapshot(follower.image()));
+  return true;
 }

@@ -216,6 +216,7 @@ export function createQuorumController(options: QuorumControllerOptions): Quorum
         sessionTimeoutMs,
         sessionCheckMs,
         propose: (records) => raft.propose(records.map(encodeMetadataRecord)),
+        progress,
       },
     },
   });
@@ -230,7 +231,7 @@ export function createQuorumController(options: QuorumControllerOptions): Quorum
       if (event.type === 'committed') {
         actor.send({ type: 'raft.committed', image: follower.image(), highWatermark: follower.appliedOffset(), raft: raftNow });
       } else {
-        actor.send({ type: 'raft.leadership', epoch: event.leadership.epoch, leaderId: event.leadership.leaderId, raft: raftNow });
+        actor.send({ type: 'raft.leadership', epoch: event.leadership.epoch, leaderId: event.leadership.leaderId, image: follower.image(), raft: raftNow });
       }
     });
   });
