@@ -175,3 +175,8 @@ export const brokerLifecycleRetryMsDefault = 100;
 export const brokerLifecycleRequestTimeoutMsDefault = 1_000;
 /** Time a broker waits for the active controller to answer a write it forwarded for a client (KIP-590). */
 export const controllerForwardTimeoutMsDefault = 10_000;
+
+// Broker composition (src/broker/)
+/** Committed metadata entries after the last snapshot that trigger a new one (KIP-630), and how often to look. */
+export const metadataSnapshotEntriesMin = 20_000;
+export const metadataSnapshotCheckMs = 10_000;

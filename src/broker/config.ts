@@ -169,7 +169,7 @@ const defaults: Partial<Record<ConfigKey, unknown>> = {
   'controller.quorum.fetch.timeout.ms': 2000,
   'controller.quorum.election.backoff.max.ms': 1000,
   'broker.heartbeat.interval.ms': 500,
-  'broker.session.timeout.ms': 3000,
+  'broker.session.timeout.ms': 2000,
   'request.timeout.ms': 30_000,
   'shutdown.timeout.ms': 5_000,
 };

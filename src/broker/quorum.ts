@@ -5,7 +5,7 @@
 import type { NodeConfig } from './config.js';
 import { createRpcControllerChannel, type RpcControllerChannel } from './controller-channel.js';
 import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
-import { createMetadataFollower, decodeImageSnapshot, type MetadataFollower } from '../controller/metadata-follower.js';
+import { createMetadataFollowerFromLog, snapshotMetadataLog, type MetadataFollower } from '../controller/metadata-follower.js';
 import { createQuorumController, metadataHandlers, type QuorumController } from '../controller/quorum-controller.js';
 import { defaultControllerSettings } from '../controller/commands.js';
 import { openRaftStorageLog, metadataLogDir, type StorageRaftLog } from '../raft/storage-log.js';
@@ -14,7 +14,8 @@ import { createRaftTransport, type RaftTransport } from '../raft/transport.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../raft/node.js';
 import { randomHex, type Runtime } from '../runtime/index.js';
 import type { HandlerTable, WireApis } from '../wire/index.js';
-import { frameBytesMax as snapshotReadBytesMax } from '../limits.js';
+import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.js';
+import { every } from '../runtime/clock.js';
 
 export interface NodeQuorum {
   readonly raft: RaftNode;
@@ -55,12 +56,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   const peers = new Map(config.voters.filter((v) => v.id !== config.nodeId).map((v) => [v.id, `${v.host}:${v.port}`]));
   const transport = createRaftTransport({ nodeId: config.nodeId, network, clock, peers, logger });
 
-  const snapshot = log.latestSnapshot();
-  // A snapshot is read whole at start (the metadata image is small; snapshotBytesMax bounds it).
-  const snapshotBytes = snapshot === null ? undefined : (await log.readSnapshot(snapshot, 0, snapshotReadBytesMax)).bytes;
-  const follower = createMetadataFollower(
-    snapshot !== null && snapshotBytes !== undefined ? { initial: decodeImageSnapshot(snapshotBytes), startOffset: snapshot.endOffset } : {},
-  );
+  const follower = await createMetadataFollowerFromLog(log);
   const raft = createRaftNode({
     config: raftConfig(config.nodeId, voterIds, {
       electionTimeoutMs: config.electionTimeoutMs,
@@ -129,6 +125,24 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       })
     : undefined;
 
+  // KIP-630: once enough committed entries follow the last snapshot, snapshot the image and drop the log before it, so
+  // the metadata log (held in memory past its snapshot) stays bounded. One snapshot at a time.
+  let snapshotting = false;
+  const stopSnapshots = every(clock, metadataSnapshotCheckMs, () => {
+    if (snapshotting || follower.appliedOffset() - log.startOffset() < metadataSnapshotEntriesMin) return;
+    snapshotting = true;
+    snapshotMetadataLog(raft, log, follower).then(
+      (made) => {
+        snapshotting = false;
+        if (made) logger.info({ endOffset: follower.appliedOffset() }, 'metadata snapshot written');
+      },
+      (err: unknown) => {
+        snapshotting = false;
+        logger.warn({ err }, 'metadata snapshot failed; will retry');
+      },
+    );
+  });
+
   let closing: Promise<void> | undefined;
   return {
     raft,
@@ -149,6 +163,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         raft.resign();
         // Give the EndQuorumEpoch a moment to leave before the connections close.
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 50));
+        stopSnapshots();
         controller?.stop();
         raft.stop();
         channel?.close();
