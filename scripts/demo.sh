@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make demo`: starts one Raftline node (the embedded single-node cluster), checks its health, shows how to reach it,
-# and stops it by PID. Everything it starts, it stops — also when interrupted.
+# `make demo`: starts one Raftline node (the embedded single-node cluster), checks its health, creates and describes a
+# topic through the metadata quorum, shows how to reach it, and stops it by PID. Everything it starts, it stops — also when interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,7 +26,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$address" ] || { echo "broker did not start within 5 s"; cat "$log_file"; exit 1; }
 
-for _ in $(seq 1 100); do
+for _ in $(seq 1 300); do
   code=$(node -e "fetch('http://$address/readyz').then(r=>{console.log(r.status)}).catch(()=>console.log(0))")
   [ "$code" = "200" ] && break
   sleep 0.05
@@ -40,12 +40,14 @@ echo "-- GET http://$address/readyz"
 node -e "fetch('http://$address/readyz').then(r=>r.text()).then(t=>process.stdout.write(t))"
 echo "-- GET http://$address/metrics (an excerpt)"
 node -e "fetch('http://$address/metrics').then(r=>r.text()).then(t=>process.stdout.write(t.split('\n').filter(l=>/^raftline_(requests_total|connections|http_requests_total|network)/.test(l)).slice(0,8).join('\n')+'\n'))"
-if [ -f dist/cli.js ] && node dist/cli.js --help >/dev/null 2>&1; then
-  echo "-- raftline node ping --bootstrap $address"
-  node dist/cli.js node ping --bootstrap "$address"
-  echo "-- raftline node api-versions --bootstrap $address"
-  node dist/cli.js node api-versions --bootstrap "$address"
-fi
+cli() { echo "-- raftline $*"; node dist/cli.js "$@" --bootstrap "$address"; }
+cli node ping
+cli cluster describe
+cli metadata-quorum status
+cli topic create demo-orders --partitions 3 --config retention.ms=3600000
+cli topic describe demo-orders
+echo "-- a bad request gets a named error and exit status 1:"
+node dist/cli.js topic create demo-orders --bootstrap "$address" || echo "(exit status $?)"
 echo "== reach it: WebSocket ws://$address (CBOR frames), HTTP http://$address/{livez,readyz,metrics}"
 echo "== stopping (SIGTERM to pid $pid)"
 kill -TERM "$pid"
