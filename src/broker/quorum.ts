@@ -76,6 +76,8 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     listener: follower.listener,
   });
   transport.setReceiver((message) => raft.deliver(message));
+  // Fast failover: a reset connection to the leader starts a (pre-)vote early instead of after the fetch timeout.
+  transport.setUnreachableReceiver((peer) => raft.peerUnreachable(peer));
 
   const staticConfigs = staticConfigsOf(config);
   const isVoter = voterIds.includes(config.nodeId);
