@@ -411,6 +411,14 @@ export class Cluster {
     this.note(`n${id} crashed (durable epoch=${m.store.state.epoch} voted=${m.store.state.votedFor})`);
   }
 
+  /** The host's transport at `at` saw its connection to `peer` reset (what a crashed process looks like on TCP). */
+  reportUnreachable(at: number, peer: number): void {
+    const node = this.member(at).node;
+    if (node === null) return;
+    this.note(`n${at} sees its connection to n${peer} reset`);
+    node.peerUnreachable(peer);
+  }
+
   restart(id: number): void {
     const m = this.member(id);
     if (m.node !== null) return;
@@ -591,8 +599,20 @@ export async function runScript(script: string): Promise<string[]> {
       case 'heal':
         need().heal();
         break;
-      case 'crash':
-        need().crash(num(0));
+      case 'crash': {
+        // crash <node> [reset]: with `reset`, every live peer's transport sees its connection to the node reset.
+        const c = need();
+        c.crash(num(0));
+        if (args[1] === 'reset') {
+          for (const id of c.members.keys()) if (id !== num(0) && c.isUp(id)) c.reportUnreachable(id, num(0));
+          await flushTurn();
+        }
+        break;
+      }
+      case 'unreachable':
+        // unreachable <at> <peer>: a (possibly false) report that <at>'s connection to <peer> was reset.
+        need().reportUnreachable(num(0), num(1));
+        await flushTurn();
         break;
       case 'restart':
         need().restart(num(0));

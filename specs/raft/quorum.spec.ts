@@ -13,6 +13,7 @@ import {
   randomElectionTimeoutMs,
   RaftInvariantError,
   truncationOffset,
+  unreachableLeaderDelayMs,
   type VoterView,
 } from '../../src/raft/quorum.js';
 
@@ -126,6 +127,19 @@ test('fetch: the follower truncates to the smaller of both ends of the diverging
 test('timing: election timeouts are randomised in [base, 2 base)', (t) => {
   t.is(randomElectionTimeoutMs(1000, 0), 1000);
   t.is(randomElectionTimeoutMs(1000, 0.999999), 1999);
+});
+
+test('timing: after a leader connection reset a follower waits a random [min, max) before its pre-vote', (t) => {
+  t.is(unreachableLeaderDelayMs(50, 250, 0, 2000), 50);
+  t.is(unreachableLeaderDelayMs(50, 250, 0.999999, 2000), 249);
+  t.is(unreachableLeaderDelayMs(50, 250, 0.5, 2000), 150);
+  // Never later than the fetch timeout would have fired anyway, and never zero.
+  t.is(unreachableLeaderDelayMs(50, 250, 0.5, 80), 80);
+  t.is(unreachableLeaderDelayMs(50, 250, 0.5, -5), 1);
+  // Well under Kafka's fetch timeout, the fallback it shortcuts.
+  t.true(unreachableLeaderDelayMs(50, 250, 0.999999, Number.POSITIVE_INFINITY) < 2000);
+  t.throws(() => unreachableLeaderDelayMs(50, 250, 1, 2000), { instanceOf: RaftInvariantError });
+  t.throws(() => unreachableLeaderDelayMs(250, 50, 0.5, 2000), { instanceOf: RaftInvariantError });
 });
 
 test('timing: election back-off grows exponentially up to its cap', (t) => {

@@ -1,4 +1,5 @@
-// Randomized fault injection: many seeds × random crashes, restarts, partitions, message loss and log compaction against a 3- or
+// Randomized fault injection: many seeds × random crashes (half of them seen as connection resets), restarts, partitions,
+// false "connection reset" reports, message loss and log compaction against a 3- or
 // 5-voter quorum with an observer. The harness checks safety on every step (one leader per epoch, committed entries
 // never conflict and are in every later leader's log, Log Matching, quorum state survives restarts, and the
 // machine's own invariants); after healing, a working leader must appear within 5 s of virtual time.
@@ -30,7 +31,11 @@ async function chaosRun(seed: number): Promise<RunResult> {
     if (r < 0.12) {
       const up = ids.filter((id) => cluster.isUp(id));
       const victim = pick(up);
-      if (victim !== undefined) cluster.crash(victim);
+      if (victim !== undefined) {
+        cluster.crash(victim);
+        // Half the crashes are seen as connection resets by the peers (fast failover); the rest only as silence.
+        if (rnd.next() < 0.5) for (const id of ids) if (id !== victim && cluster.isUp(id)) cluster.reportUnreachable(id, victim);
+      }
     } else if (r < 0.24) {
       const down = ids.filter((id) => !cluster.isUp(id));
       const back = pick(down);
@@ -47,6 +52,11 @@ async function chaosRun(seed: number): Promise<RunResult> {
       // Compaction on any node (KIP-630): laggards must then catch up through FetchSnapshot.
       const node = pick(ids.filter((id) => cluster.isUp(id)));
       if (node !== undefined) await cluster.snapshot(node).catch(() => undefined);
+    } else if (r < 0.62) {
+      // A false alarm: a node hears that its connection to a live peer (perhaps its leader) reset.
+      const at = pick(ids.filter((id) => cluster.isUp(id)));
+      const peer = pick(ids);
+      if (at !== undefined && peer !== undefined && peer !== at) cluster.reportUnreachable(at, peer);
     }
     const leader = cluster.leader();
     if (leader !== null) await cluster.propose(leader.id, `s${seed}-${n++}`);

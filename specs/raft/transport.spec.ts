@@ -201,3 +201,38 @@ test('transport: a node whose listen address is taken fails to start and leaves 
     await taken.close();
   }
 });
+
+test('transport: a peer whose connection is closed from its end or refused is reported unreachable; our own close is not', async (t) => {
+  const network = createRealNetwork();
+  const peers = new Map<NodeId, string>();
+  const reports: NodeId[] = [];
+  const a = createRaftTransport({ nodeId: 1, network, clock: realClock, peers, reconnectMsMin: 20, reconnectMsMax: 40 });
+  const b = createRaftTransport({ nodeId: 2, network, clock: realClock, peers });
+  a.setUnreachableReceiver((peer) => reports.push(peer));
+  const received: RaftMessage[] = [];
+  b.setReceiver((message) => received.push(message));
+  try {
+    const listener = await b.listen({ host: '127.0.0.1', port: 0 });
+    peers.set(2, listener.address);
+    const ping: RaftMessage = {
+      type: 'raft.begin-quorum-epoch.request',
+      from: 1,
+      correlationId: 0,
+      body: { leaderEpoch: 1, leaderId: 1 },
+    };
+    a.send(2, ping);
+    await waitFor(5_000, 'the message over a fresh connection', () => (received.length > 0 ? true : undefined));
+    t.deepEqual(reports, [], 'a healthy connection reports nothing');
+    // The peer goes away: its end closes the connection, and the reconnects are refused.
+    await b.close();
+    await waitFor(5_000, 'the unreachable report', () => (reports.length > 0 ? true : undefined));
+    t.true(reports.every((peer) => peer === 2));
+    await a.close();
+    const after = reports.length;
+    await delay(100);
+    t.is(reports.length, after, 'nothing is reported once we closed the transport ourselves');
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});

@@ -2,7 +2,7 @@
 // and validated by one zod schema. Every value remembers where it came from, so `--print-config` can say so and a bad
 // value is reported with its key, its value, its source and what is allowed (exit status 2 in the entry point).
 import { z } from 'zod';
-import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, batchBytesMax } from '../limits.js';
+import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, batchBytesMax, controllerHeartbeatIntervalMsDefault, controllerSessionTimeoutMsDefault } from '../limits.js';
 import type { LogLevel } from '../runtime/logger.js';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'derived';
@@ -168,8 +168,9 @@ const defaults: Partial<Record<ConfigKey, unknown>> = {
   'controller.quorum.election.timeout.ms': 1000,
   'controller.quorum.fetch.timeout.ms': 2000,
   'controller.quorum.election.backoff.max.ms': 1000,
-  'broker.heartbeat.interval.ms': 500,
-  'broker.session.timeout.ms': 2000,
+  'broker.heartbeat.interval.ms': controllerHeartbeatIntervalMsDefault,
+  // 2 s, not Kafka's 9 s: a broker killed with -9 loses its leaderships within 3 s (docs/controller.md).
+  'broker.session.timeout.ms': controllerSessionTimeoutMsDefault,
   'request.timeout.ms': 30_000,
   'shutdown.timeout.ms': 5_000,
 };

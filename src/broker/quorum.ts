@@ -6,6 +6,7 @@ import type { NodeConfig } from './config.js';
 import { createRpcControllerChannel, type RpcControllerChannel } from './controller-channel.js';
 import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
 import { createMetadataFollowerFromLog, snapshotMetadataLog, type MetadataFollower } from '../controller/metadata-follower.js';
+import type { MetadataImage } from '../controller/image.js';
 import { createQuorumController, metadataHandlers, type QuorumController } from '../controller/quorum-controller.js';
 import { defaultControllerSettings } from '../controller/commands.js';
 import { openRaftStorageLog, metadataLogDir, type StorageRaftLog } from '../raft/storage-log.js';
@@ -46,6 +47,20 @@ function staticConfigsOf(config: NodeConfig): Map<string, string> {
   ]);
 }
 
+/** The static voter addresses, falling back to a lookup (the metadata image) for any other node id. */
+class PeerDirectory extends Map<number, string> {
+  constructor(
+    entries: Array<[number, string]>,
+    private readonly lookup: (id: number) => string | undefined,
+  ) {
+    super(entries);
+  }
+
+  override get(id: number): string | undefined {
+    return super.get(id) ?? this.lookup(id);
+  }
+}
+
 export async function startQuorum(config: NodeConfig, runtime: Runtime, advertised: { host: string; port: number }): Promise<NodeQuorum> {
   const { clock, random, network, disk } = runtime;
   const logger = runtime.log.child({ component: 'quorum' });
@@ -53,7 +68,18 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   const log: StorageRaftLog = await openRaftStorageLog({ disk, dir, clock, logger });
   const store = new DiskQuorumStateStore({ disk, dir });
   const voterIds = config.voters.map((v) => v.id);
-  const peers = new Map(config.voters.filter((v) => v.id !== config.nodeId).map((v) => [v.id, `${v.host}:${v.port}`]));
+  // Voters are addressed from controller.quorum.voters; observers (broker-only nodes) are not listed there, so a voter
+  // answering their fetches finds them by their registration in the metadata image (every node serves Raft on its one
+  // port). Without this, a broker-only node never hears back, never catches up, and is never unfenced.
+  const peers = new PeerDirectory(
+    config.voters.filter((v) => v.id !== config.nodeId).map((v) => [v.id, `${v.host}:${v.port}`]),
+    (id) => {
+      // Only called when connecting, which happens after `follower` below exists (the node sends nothing before).
+      const image: MetadataImage = follower.image();
+      const endpoint = image.brokers.get(id)?.endpoints[0];
+      return endpoint === undefined ? undefined : `${endpoint.host}:${endpoint.port}`;
+    },
+  );
   const transport = createRaftTransport({ nodeId: config.nodeId, network, clock, peers, logger });
 
   const follower = await createMetadataFollowerFromLog(log);
@@ -72,6 +98,8 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     listener: follower.listener,
   });
   transport.setReceiver((message) => raft.deliver(message));
+  // Fast failover: a reset connection to the leader starts a (pre-)vote early instead of after the fetch timeout.
+  transport.setUnreachableReceiver((peer) => raft.peerUnreachable(peer));
 
   const staticConfigs = staticConfigsOf(config);
   const isVoter = voterIds.includes(config.nodeId);

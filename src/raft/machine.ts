@@ -38,6 +38,8 @@ export const raftMachine = raftSetup.createMachine({
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
+    leaderUnreachable: false,
+    suspectDelayMs: 0,
     snapshotFetch: null,
     truncateOffset: 0,
   }),

@@ -75,6 +75,8 @@ export interface RaftNode {
   stop(): void;
   /** Feeds one validated inbound message. */
   deliver(message: RaftMessage): void;
+  /** The host's transport saw its connection to `nodeId` reset or fail (not a silence): a hint for fast failover. */
+  peerUnreachable(nodeId: NodeId): void;
   /** Appends records if this node leads; resolves with their offsets, or with the reason it did not. */
   propose(records: Uint8Array[]): Promise<ProposeResult>;
   /** Graceful shutdown: a leader resigns with EndQuorumEpoch before the host stops it. */
@@ -130,6 +132,7 @@ export function createRaftNode(options: RaftNodeOptions): RaftNode {
       waiting.clear();
     },
     deliver: (message) => actor.send(message),
+    peerUnreachable: (nodeId) => actor.send({ type: 'raft.peer.unreachable', nodeId }),
     propose: (records) =>
       new Promise((resolve) => {
         const requestId = nextRequestId++;

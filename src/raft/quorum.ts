@@ -159,3 +159,15 @@ export function quorumContactDeadlineMs(lastContactMs: readonly (number | null)[
   const kth = contacts[needed - 1] ?? sinceMs;
   return Math.max(kth, sinceMs) + windowMs;
 }
+
+/**
+ * How long a follower whose connection to the leader was reset waits before its pre-vote: a random delay in
+ * [minMs, maxMs), never past what is left of the fetch timeout (`fetchDeadlineInMs`, at least 1 ms), so the early path
+ * is never slower than the fallback. Randomised like the election timeout so that followers rarely campaign together.
+ */
+export function unreachableLeaderDelayMs(minMs: number, maxMs: number, unit: number, fetchDeadlineInMs: number): number {
+  invariant(unit >= 0 && unit < 1, 'random unit out of [0, 1)');
+  invariant(Number.isInteger(minMs) && minMs > 0 && maxMs > minMs, 'unreachable-leader delay range must be positive and non-empty');
+  const drawn = minMs + Math.floor(unit * (maxMs - minMs));
+  return Math.max(1, Math.min(drawn, fetchDeadlineInMs));
+}

@@ -10,6 +10,8 @@ import {
   raftSnapshotBytesMax,
   raftSnapshotChunkBytes,
   raftUncommittedEntriesMax,
+  raftUnreachableLeaderDelayMsMax,
+  raftUnreachableLeaderDelayMsMin,
 } from '../limits.js';
 import type { ErrorCode } from '../wire/errors.js';
 import type { FetchResponse, RaftEntry, RaftMessage, RaftMessageOf, RaftMessageType, SnapshotId } from '../wire/raft.js';
@@ -25,6 +27,7 @@ import {
   quorumContactDeadlineMs,
   randomElectionTimeoutMs,
   truncationOffset,
+  unreachableLeaderDelayMs,
   type VoteDecision,
 } from './quorum.js';
 
@@ -81,6 +84,10 @@ export interface RaftContext {
   leaderContactMs: number;
   fetchedEntries: RaftEntry[];
   fetchedHighWatermark: number;
+  /** The transport reported the current leader's connection reset; cleared when the leader answers or changes. */
+  leaderUnreachable: boolean;
+  /** The wait in `suspecting` before giving up on that leader, drawn on entry. */
+  suspectDelayMs: number;
   /** A snapshot being fetched from the leader (KIP-630), chunk by chunk. */
   snapshotFetch: SnapshotFetch | null;
   truncateOffset: number;
@@ -109,7 +116,12 @@ export type RaftEvent =
   /** The leader's own append of entries up to `endOffset` in `epoch` became durable. */
   | { type: 'raft.log.flushed'; epoch: number; endOffset: number }
   /** The leader's append failed (disk full, I/O error): the node cannot go on safely. */
-  | { type: 'raft.log.failed'; reason: string };
+  | { type: 'raft.log.failed'; reason: string }
+  /**
+   * From the host's transport: the connection to `nodeId` was reset or failed (a crashed process), not merely silent.
+   * A hint, never proof: a follower only probes its leader and pre-votes early; the others' refusals keep it harmless.
+   */
+  | { type: 'raft.peer.unreachable'; nodeId: NodeId };
 
 export interface RaftInput {
   config: RaftConfig;
@@ -188,7 +200,9 @@ function voteDecision(context: RaftContext, event: RaftEvent): VoteDecision | nu
       quorum: context.quorum,
       log: logPosition(context.ports.log),
       isVoter: context.isVoter,
-      hasLiveLeader: context.role === 'follower' || context.role === 'leader',
+      // A follower whose connection to its leader was reset no longer vouches for it (KIP-996 speaks of a leader heard
+      // from; a reset says it is gone), so the first follower to give up is not refused by the second.
+      hasLiveLeader: (context.role === 'follower' && !context.leaderUnreachable) || context.role === 'leader',
     },
     event.body,
   );
@@ -265,6 +279,7 @@ export const raftSetup = setup({
     fetchIdle: ({ context }) => context.config.fetchIdleMs,
     beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
     checkQuorum: ({ context }) => context.checkQuorumDelayMs,
+    suspectDelay: ({ context }) => context.suspectDelayMs,
   },
   guards: {
     isVoter: ({ context }) => context.isVoter,
@@ -321,6 +336,9 @@ export const raftSetup = setup({
     snapshotComplete: ({ context, event }) =>
       event.type === 'raft.fetch-snapshot.response' && (context.snapshotFetch?.received ?? 0) + event.body.bytes.byteLength >= event.body.size,
     isCurrentFlush: ({ context, event }) => event.type === 'raft.log.flushed' && event.epoch === context.quorum.epoch,
+    isLeaderReportedUnreachable: ({ context, event }) =>
+      event.type === 'raft.peer.unreachable' && context.quorum.leaderId !== null && event.nodeId === context.quorum.leaderId,
+    leaderReportedUnreachable: ({ context }) => context.leaderUnreachable,
     leaderSilentTooLong: ({ context }) => context.ports.clock.now() - context.leaderContactMs >= context.config.fetchTimeoutMs,
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
@@ -386,7 +404,7 @@ export const raftSetup = setup({
       const leaderId = context.quorum.leaderId;
       if (leaderId === null) return {};
       context.ports.listener.onLeaderChange({ epoch: context.quorum.epoch, leaderId: null });
-      return { quorum: { ...context.quorum, leaderId: null }, lostLeader: { epoch: context.quorum.epoch, leaderId } };
+      return { quorum: { ...context.quorum, leaderId: null }, lostLeader: { epoch: context.quorum.epoch, leaderId }, leaderUnreachable: false };
     }),
     setRole: assign((_, params: { role: RaftRole }) => ({ role: params.role })),
 
@@ -624,6 +642,19 @@ export const raftSetup = setup({
 
     // ---- follower ----
     markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
+    noteLeaderUnreachable: assign(({ context }) => {
+      context.ports.logger.info({ epoch: context.quorum.epoch, leaderId: context.quorum.leaderId }, 'raft: connection to the leader reset; probing it');
+      return { leaderUnreachable: true };
+    }),
+    clearLeaderUnreachable: assign({ leaderUnreachable: false }),
+    drawSuspectDelay: assign(({ context }) => ({
+      suspectDelayMs: unreachableLeaderDelayMs(
+        raftUnreachableLeaderDelayMsMin,
+        raftUnreachableLeaderDelayMsMax,
+        context.ports.random.next(),
+        context.leaderContactMs + context.config.fetchTimeoutMs - context.ports.clock.now(),
+      ),
+    })),
     sendFetch: assign(({ context }) => {
       const log = context.ports.log;
       const correlationId = context.nextCorrelationId;

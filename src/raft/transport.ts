@@ -48,6 +48,11 @@ export interface RaftTransport {
   readonly nodeId: NodeId;
   /** Where validated inbound messages go (the local node's `deliver`). Messages before this is set are dropped. */
   setReceiver(deliver: (message: RaftMessage) => void): void;
+  /**
+   * Where "peer N unreachable" goes (the local node's `peerUnreachable`): called when an outbound connection closes
+   * by the remote end or an error (a reset, a refused connect), never on our own close nor on mere silence.
+   */
+  setUnreachableReceiver(report: (peer: NodeId) => void): void;
   /** Best effort: hands `message` to the connection to `to`, queueing while it connects. The RaftNode's `send`. */
   send(to: NodeId, message: RaftMessage): void;
   /** Listens on a dedicated address (Kafka's CONTROLLER listener) and accepts every connection. */
@@ -86,6 +91,7 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
   const listeners: Listener[] = [];
   const stats: RaftTransportStats = { sent: 0, received: 0, dropped: 0, rejected: 0, connects: 0 };
   let deliver: ((message: RaftMessage) => void) | undefined;
+  let reportUnreachable: ((peer: NodeId) => void) | undefined;
   let closed = false;
 
   function peerOf(id: NodeId): Peer {
@@ -157,6 +163,8 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
         peer.blocked = false;
         logger.debug({ peer: peer.id, address, by: reason.by, detail: reason.detail }, 'raft transport: connection closed');
         scheduleConnect(peer);
+        // A reset or refused connection is news about the peer (a crashed process); our own close is not.
+        if (!closed && reason.by !== 'local') reportUnreachable?.(peer.id);
       },
     });
     // Should a network fire onOpen or onClose before connect returns, the token above has already sorted it out.
@@ -206,6 +214,9 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
     nodeId,
     setReceiver(fn) {
       deliver = fn;
+    },
+    setUnreachableReceiver(fn) {
+      reportUnreachable = fn;
     },
     send(to, message) {
       if (closed) return;
@@ -310,6 +321,7 @@ export async function createNetworkedRaftNode(options: NetworkedRaftNodeOptions)
   });
   const node = createRaftNode({ ...nodeOptions, send: (to, message) => transport.send(to, message) });
   transport.setReceiver((message) => node.deliver(message));
+  transport.setUnreachableReceiver((peer) => node.peerUnreachable(peer));
   let listener: Listener | undefined;
   try {
     listener = listen === undefined ? undefined : await transport.listen(listen);

@@ -5,11 +5,16 @@ import { raftSetup } from '../setup.js';
 
 /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
 export const follower = raftSetup.createStateConfig({
-  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'resetElectionBackoff'],
+  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'resetElectionBackoff', 'clearLeaderUnreachable'],
+  exit: 'clearLeaderUnreachable',
+  // The transport saw the connection to our leader reset. Noted here in every child state (a disk write in flight
+  // finishes first); the fetching and idle states then move to `suspecting`.
+  on: { 'raft.peer.unreachable': { guard: 'isLeaderReportedUnreachable', actions: 'noteLeaderUnreachable' } },
   initial: 'fetching',
   states: {
     fetching: {
       entry: 'sendFetch',
+      always: { guard: 'leaderReportedUnreachable', target: 'suspecting' },
       after: {
         // KIP-595 fetch timeout: a leader silent for fetchTimeoutMs is presumed gone; until then, resend.
         fetchRetry: [
@@ -59,10 +64,29 @@ export const follower = raftSetup.createStateConfig({
         onDone: { target: 'fetching', actions: ['advanceFollowerHighWatermark', 'deliverCommitted'] },
       },
     },
-    idle: { after: { fetchIdle: 'fetching' } },
+    idle: { always: { guard: 'leaderReportedUnreachable', target: 'suspecting' }, after: { fetchIdle: 'fetching' } },
+    /**
+     * The leader's connection was reset (its process most likely died). We probe it with one more fetch, which makes
+     * the transport reconnect; if it answers within a short random delay it was a flap and we carry on, else we start
+     * a pre-vote now instead of waiting out the fetch timeout. A pre-vote changes no state, and voters that still
+     * hear from the leader refuse it, so a false alarm cannot disrupt the quorum (KIP-996).
+     */
+    suspecting: {
+      entry: ['drawSuspectDelay', 'sendFetch'],
+      after: {
+        suspectDelay: [
+          { guard: 'isVoter', target: '#raft.prospective', actions: 'forgetLeader' },
+          { target: '#raft.unattached', actions: 'forgetLeader' },
+        ],
+      },
+      on: {
+        'raft.fetch.response': { guard: 'isCurrentFetchResponse', target: 'fetching', actions: ['markLeaderContact', 'clearLeaderUnreachable'] },
+      },
+    },
     /** KIP-630: our fetch offset is below the leader's log start, so we copy its snapshot chunk by chunk first. */
     fetchingSnapshot: {
       entry: 'sendSnapshotFetch',
+      always: { guard: 'leaderReportedUnreachable', target: 'suspecting', actions: 'dropSnapshotFetch' },
       after: {
         fetchRetry: [
           { guard: and(['leaderSilentTooLong', 'isVoter']), target: '#raft.prospective', actions: ['forgetLeader', 'dropSnapshotFetch'] },
