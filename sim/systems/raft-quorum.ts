@@ -4,7 +4,7 @@
 // passes between nodes except through the network and nothing survives a crash except what the disk synced.
 import { raftSimProposalsInFlightMax } from '../../src/limits.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
-import type { QuorumState, QuorumStateStore, RaftLog } from '../../src/raft/ports.js';
+import type { QuorumState, QuorumStateStore, RaftConfig, RaftLog } from '../../src/raft/ports.js';
 import type { Disk, DiskFile } from '../../src/runtime/disk.js';
 import type { RaftEntry, RaftMessage } from '../../src/wire/raft.js';
 import { raftCheckers, RaftSafetyMonitor, recordKey, type RaftNodeView } from '../checkers/raft.js';
@@ -32,7 +32,11 @@ export interface RaftQuorumParams {
   /** A proposal not acknowledged this long after it was sent is sent again (a new attempt, maybe elsewhere). */
   retryMs: number;
   bug: RaftDiskBug;
+  /** Overrides of the Raft config (`raft.fetchIdleMs`, `raft.electionTimeoutMs`, ...); Kafka's defaults otherwise. */
+  raft: Partial<RaftConfig>;
 }
+
+const raftTunables = ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const;
 
 export function raftQuorumParams(raw: Record<string, number | string | boolean>): RaftQuorumParams {
   const num = (key: string, fallback: number): number => {
@@ -43,10 +47,13 @@ export function raftQuorumParams(raw: Record<string, number | string | boolean>)
   };
   const bug = raw['bug'] ?? 'none';
   if (bug !== 'none' && bug !== 'no-fsync' && bug !== 'volatile-vote') throw new TypeError(`raft-quorum: params.bug must be none, no-fsync or volatile-vote, got ${JSON.stringify(bug)}`);
+  const raft: Partial<RaftConfig> = {};
   for (const key of Object.keys(raw)) {
-    if (!['proposals', 'proposalsPerSec', 'retryMs', 'bug'].includes(key)) throw new TypeError(`raft-quorum: unknown params.${key}`);
+    const tunable = raftTunables.find((k) => `raft.${k}` === key);
+    if (tunable !== undefined) raft[tunable] = num(key, 0);
+    else if (!['proposals', 'proposalsPerSec', 'retryMs', 'bug'].includes(key)) throw new TypeError(`raft-quorum: unknown params.${key}`);
   }
-  return { proposals: Math.floor(num('proposals', 100)), proposalsPerSec: num('proposalsPerSec', 20), retryMs: Math.max(1, num('retryMs', 1_500)), bug };
+  return { proposals: Math.floor(num('proposals', 100)), proposalsPerSec: num('proposalsPerSec', 20), retryMs: Math.max(1, num('retryMs', 1_500)), bug, raft };
 }
 
 function votersOf(schedule: Schedule): number[] {
@@ -184,7 +191,7 @@ class RaftQuorumNode implements SimNode {
     });
     await transport.start();
     const raft = createRaftNode({
-      config: raftConfig(id, world.voters),
+      config: raftConfig(id, world.voters, world.params.raft),
       clock: ctx.runtime.clock,
       random: ctx.runtime.random,
       log: log.port(),
