@@ -1,16 +1,30 @@
 // Carries Raft messages between simulated nodes over the Network port as wire frames (CBOR envelopes of the raft
 // family, validated by the wire registry), until src/raft/transport.ts lands. Invariant: every message crosses the
 // simulated network, so its partitions, loss, duplication, reordering, clogs and crashes all apply; nothing is
-// delivered that did not decode and validate. Requests go on our outbound connection to the peer (opened by a
-// `raft.hello` event naming us); responses go back on the connection the request came in on.
-import { z } from 'zod';
+// delivered that did not decode and validate. Requests go on our outbound connection to the peer; responses go back
+// on the connection the request came in on. The requester is named by the request itself (KIP-595 requests carry
+// the candidate, leader or replica id), not by a handshake frame: the simulated network may lose any frame, and a
+// lost handshake would strand a connection.
 import { raftSimTransportQueueMax } from '../../src/limits.js';
 import type { Connection, Listener, Logger, Network } from '../../src/runtime/index.js';
-import { composeFamilies, createRegistry } from '../../src/wire/index.js';
+import { composeFamilies, createRegistry, type DecodedRequest } from '../../src/wire/index.js';
 import { raftApis, type RaftApi, type RaftMessage } from '../../src/wire/raft.js';
 
-const helloApis = { 'raft.hello': { event: z.object({ nodeId: z.number().int().nonnegative() }) } } as const;
-export const raftWireRegistry = createRegistry(composeFamilies(raftApis, helloApis));
+export const raftWireRegistry = createRegistry(composeFamilies(raftApis));
+
+/** The node that sent a request, as the request names it. */
+function requester(request: DecodedRequest<typeof raftWireRegistry.apis>): number {
+  switch (request.api) {
+    case 'raft.vote':
+      return request.body.candidateId;
+    case 'raft.begin-quorum-epoch':
+    case 'raft.end-quorum-epoch':
+      return request.body.leaderId;
+    case 'raft.fetch':
+    case 'raft.fetch-snapshot':
+      return request.body.replicaId;
+  }
+}
 
 export interface RaftWireTransportOptions {
   nodeId: number;
@@ -74,7 +88,6 @@ export class RaftWireTransport {
       o.connection = this.options.network.connect(this.options.addressOf(to), {
         onOpen: () => {
           o.open = true;
-          o.connection.send(raftWireRegistry.encodeEvent('raft.hello', { nodeId: this.options.nodeId }));
           for (const f of o.queue) o.connection.send(f);
           o.queue = [];
         },
@@ -93,44 +106,31 @@ export class RaftWireTransport {
 
   private accept(connection: Connection): void {
     this.accepted.add(connection);
-    let peer: number | null = null;
     connection.setHandlers({
-      onFrame: (bytes) => {
-        if (peer === null) {
-          const env = raftWireRegistry.decodeEnvelope(bytes);
-          const hello = env.ok ? raftWireRegistry.parseEvent(env.value) : null;
-          if (hello?.ok !== true || hello.value.api !== 'raft.hello') {
-            this.options.log.warn({ conn: connection.id }, 'raft connection did not start with hello');
-            connection.close('no hello');
-            return;
-          }
-          peer = hello.value.body.nodeId;
-          this.inbound.set(peer, connection);
-          return;
-        }
-        this.onFrame(peer, bytes, connection);
-      },
+      onFrame: (bytes) => this.onFrame(null, bytes, connection),
       onClose: () => {
         this.accepted.delete(connection);
-        if (peer !== null && this.inbound.get(peer) === connection) this.inbound.delete(peer);
+        for (const [peer, c] of this.inbound) if (c === connection) this.inbound.delete(peer);
       },
     });
   }
 
-  private onFrame(from: number, bytes: Uint8Array, connection: Connection): void {
+  /** `peer`: the node at the other end of our outbound connection; null on an accepted one (requests name it). */
+  private onFrame(peer: number | null, bytes: Uint8Array, connection: Connection): void {
     if (this.stopped) return;
     const env = raftWireRegistry.decodeEnvelope(bytes);
     if (!env.ok) {
-      this.options.log.warn({ from, reason: env.rejection.reason }, 'bad raft frame');
+      this.options.log.warn({ conn: connection.id, reason: env.rejection.reason }, 'bad raft frame');
       return;
     }
     const envelope = env.value;
     if (envelope.kind === 'request') {
       const req = raftWireRegistry.parseRequest(envelope);
       if (!req.ok) {
-        this.options.log.warn({ from, reason: req.rejection.reason }, 'bad raft request');
+        this.options.log.warn({ conn: connection.id, reason: req.rejection.reason }, 'bad raft request');
         return;
       }
+      const from = requester(req.value);
       // The latest connection a peer asked on is where its answers go.
       this.inbound.set(from, connection);
       // The registry validated the body against the same raft schema RaftMessage is inferred from.
@@ -138,7 +138,8 @@ export class RaftWireTransport {
       return;
     }
     if (envelope.kind === 'response') {
-      if (!(envelope.api in raftApis)) return;
+      const from = peer;
+      if (from === null || !(envelope.api in raftApis)) return;
       const res = raftWireRegistry.parseResponse(envelope.api as RaftApi, envelope);
       if (!res.ok || res.value.error !== undefined) {
         this.options.log.warn({ from, api: envelope.api }, 'bad raft response');
