@@ -10,6 +10,9 @@ import type { RaftLog } from '../../src/raft/ports.js';
 import { RaftInvariantError } from '../../src/raft/quorum.js';
 import { metadataLogDir, openRaftStorageLog, RaftLogCorruptError, type StorageRaftLog } from '../../src/raft/storage-log.js';
 import type { Disk } from '../../src/runtime/disk.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { openLog } from '../../src/storage/partition-log.js';
+import { encodeBatch } from '../../src/storage/record-batch.js';
 import { createRealDisk } from '../../src/runtime/real/index.js';
 import { createSeededRandom } from '../../src/runtime/seeded-random.js';
 import type { RaftEntry } from '../../src/wire/raft.js';
@@ -189,4 +192,19 @@ test('storage log: after a crash at any moment, the reopened log is a prefix of 
     }
     await log.close();
   }
+});
+
+test('storage log: batches that are not one Raft entry each are refused on open, not misread', async (t) => {
+  const disk = new SimDisk({ random: createSeededRandom(11) });
+  const clock = createManualClock();
+  const partition = await openLog({ disk, dir, clock, log: silentLogger });
+  await partition.appendAsLeader(encodeBatch({ records: [{ value: Uint8Array.of(1) }, { value: Uint8Array.of(2) }], timestamp: clock.now() }), 1);
+  await partition.close();
+  await t.throwsAsync(openRaftStorageLog({ disk, dir, clock }), { instanceOf: RaftLogCorruptError, message: /2 records/ });
+  // And an unknown control record is not taken for data.
+  const other = `${dir}-2`;
+  const second = await openLog({ disk, dir: other, clock, log: silentLogger });
+  await second.appendAsLeader(encodeBatch({ records: [{ key: new TextEncoder().encode('abort'), value: Uint8Array.of(0) }], isControl: true, timestamp: clock.now() }), 1);
+  await second.close();
+  await t.throwsAsync(openRaftStorageLog({ disk, dir: other, clock }), { instanceOf: RaftLogCorruptError, message: /unknown control record/ });
 });

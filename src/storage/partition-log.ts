@@ -129,6 +129,8 @@ export class PartitionLog {
   private lockTail: Promise<void> = Promise.resolve();
   /** Closed segments whose indexes are in memory, least recently used first (bounded by segmentIndexesResidentMax). */
   private residentIndexes: Segment[] = [];
+  /** Segments closed since the compactor last ran: maintenance compacts only when there is something new to clean. */
+  private rollsSinceCompaction = 1;
   private stopMaintenance: (() => void) | undefined;
 
   /** @internal use openLog */
@@ -344,6 +346,7 @@ export class PartitionLog {
     if (!old.isEmpty) await this.useIndexes(old);
     const seg = await Segment.create(this.disk, this.dir, baseOffset, this.clock.now(), this.config.indexIntervalBytes);
     this.segments.push(seg);
+    this.rollsSinceCompaction += 1;
     await this.syncGuarded(() => this.disk.syncDir(this.dir));
     if (!old.isEmpty && this.recoveryPoint >= old.baseOffset) {
       this.recoveryPoint = Math.max(this.recoveryPoint, old.nextOffset);
@@ -746,7 +749,7 @@ export class PartitionLog {
         await this.saveRecoveryPoint();
       }
     });
-    if (this.config.cleanupPolicy.includes('compact')) report.segmentsCompacted = await this.compact();
+    if (this.config.cleanupPolicy.includes('compact') && this.rollsSinceCompaction > 0) report.segmentsCompacted = await this.compact();
     return report;
   }
 
@@ -775,7 +778,10 @@ export class PartitionLog {
    * segment replaces its original atomically (rename) under the lock, unless the log changed under it meanwhile.
    */
   async compact(): Promise<number> {
-    const snapshot = await this.exclusive(async () => this.segments.slice(0, -1).map((seg) => ({ seg, version: seg.version })));
+    const snapshot = await this.exclusive(async () => {
+      this.rollsSinceCompaction = 0;
+      return this.segments.slice(0, -1).map((seg) => ({ seg, version: seg.version }));
+    });
     if (snapshot.length === 0) return 0;
     // Pass 1: the latest offset of every key in the closed segments.
     const latest = new Map<string, number>();

@@ -23,9 +23,11 @@ import {
 } from './envelope.js';
 import type { WireError } from './errors.js';
 import { nodeApis } from './node.js';
+import { raftApis } from './raft.js';
+import { raftMessageApis } from './raft-messages.js';
 
 /** Every family this build speaks. Adding a family is one more argument here. */
-export const wireApis = composeFamilies(nodeApis);
+export const wireApis = composeFamilies(nodeApis, raftApis, raftMessageApis);
 export type WireApis = typeof wireApis;
 
 export type RejectionCode = 'CORRUPT_MESSAGE' | 'INVALID_REQUEST' | 'MESSAGE_TOO_LARGE' | 'UNSUPPORTED_VERSION';
