@@ -1,6 +1,7 @@
 // The KRaft metadata quorum under simulation: one Raft node per simulated node (voters are the nodes with the
 // controller role, the others observe), each on its own Runtime, with the production durable log and quorum-state
-// store (src/raft/storage-log.ts, disk-quorum-store.ts) on its SimDisk and its messages on the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
+// store (src/raft/storage-log.ts, disk-quorum-store.ts) on its SimDisk and the production transport
+// (src/raft/transport.ts) carrying its messages over the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
 // passes between nodes except through the network and nothing survives a crash except what the disk synced.
 import { raftSimProposalsInFlightMax } from '../../src/limits.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
@@ -13,7 +14,7 @@ import type { Simulation } from '../simulation.js';
 import type { Checker, SimNode, SimNodeContext, SimSystem } from '../system.js';
 import { DiskQuorumStateStore } from '../../src/raft/disk-quorum-store.js';
 import { metadataLogDir, openRaftStorageLog } from '../../src/raft/storage-log.js';
-import { RaftWireTransport } from './raft-wire-transport.js';
+import { createRaftTransport, type RaftTransport } from '../../src/raft/transport.js';
 
 export const raftQuorumPort = 9093;
 const dataDir = 'data';
@@ -140,7 +141,7 @@ class ObservedLog {
 class RaftQuorumNode implements SimNode {
   raft: RaftNode | null = null;
   log: ObservedLog | null = null;
-  private transport: RaftWireTransport | null = null;
+  private transport: RaftTransport | null = null;
   private stopped = false;
 
   constructor(
@@ -176,20 +177,15 @@ class RaftQuorumNode implements SimNode {
         if (this.alive()) world.monitor.onQuorumStateDurable(id, state);
       },
     };
-    const transport = new RaftWireTransport({
-      nodeId: id,
-      host: ctx.host,
-      port: raftQuorumPort,
-      network: ctx.runtime.network,
-      addressOf: (peer) => `${ctx.hostOf(peer)}:${raftQuorumPort}`,
-      log: ctx.runtime.log.child({ actor: `raft-transport-${id}` }),
-      deliver: (message) => this.raft?.deliver(message),
-      // A granted vote is answered to the candidate it was granted to.
-      onSend: (to, message: RaftMessage) => {
-        if (message.type === 'raft.vote.response' && message.body.voteGranted && !message.body.preVote) world.monitor.onVoteGranted(id, message.body.leaderEpoch, to);
-      },
-    });
-    await transport.start();
+    const peers = new Map(ctx.schedule.cluster.nodes.map((n) => [n.id, `${ctx.hostOf(n.id)}:${raftQuorumPort}`] as const));
+    const transport = createRaftTransport({ nodeId: id, network: ctx.runtime.network, clock: ctx.runtime.clock, peers, logger: ctx.runtime.log });
+    transport.setReceiver((message) => this.raft?.deliver(message));
+    await transport.listen({ host: ctx.host, port: raftQuorumPort });
+    // A granted vote is answered to the candidate it was granted to.
+    const send = (to: number, message: RaftMessage): void => {
+      if (message.type === 'raft.vote.response' && message.body.voteGranted && !message.body.preVote) world.monitor.onVoteGranted(id, message.body.leaderEpoch, to);
+      transport.send(to, message);
+    };
     const raft = createRaftNode({
       config: raftConfig(id, world.voters, world.params.raft),
       clock: ctx.runtime.clock,
@@ -197,7 +193,7 @@ class RaftQuorumNode implements SimNode {
       log: log.port(),
       store,
       logger: ctx.runtime.log,
-      send: (to, message) => transport.send(to, message),
+      send,
       listener: {
         onCommit: (entries) => {
           if (!this.alive()) return;
@@ -223,7 +219,7 @@ class RaftQuorumNode implements SimNode {
   stop(): void {
     this.stopped = true;
     this.raft?.stop();
-    this.transport?.stop();
+    void this.transport?.close();
   }
 
   view(): RaftNodeView | null {
