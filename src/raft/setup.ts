@@ -189,6 +189,7 @@ function voteDecision(context: RaftContext, event: RaftEvent): VoteDecision | nu
       log: logPosition(context.ports.log),
       isVoter: context.isVoter,
       hasLiveLeader: context.role === 'follower' || context.role === 'leader',
+      epochHadLeader: context.lostLeader !== null && context.lostLeader.epoch === context.quorum.epoch,
     },
     event.body,
   );
