@@ -139,8 +139,6 @@ export const raftSnapshotChunkBytes = 1 * MiB;
 // ---------------------------------------------------------------------------------------------------------------
 // Raft quorum in the simulator (sim/systems/raft-quorum.ts)
 
-/** Raft requests a simulated transport holds for a peer while its connection opens (Raft resends the rest). */
-export const raftSimTransportQueueMax = 64;
 /** Proposals the simulator's quorum workload keeps in flight (appended, not yet committed) at once. */
 export const raftSimProposalsInFlightMax = 64;
 // Raft storage (src/raft/storage-log.ts, disk-quorum-store.ts, transport.ts)

@@ -1,10 +1,11 @@
 // The KRaft metadata quorum under simulation: one Raft node per simulated node (voters are the nodes with the
 // controller role, the others observe), each on its own Runtime, with the production durable log and quorum-state
-// store (src/raft/storage-log.ts, disk-quorum-store.ts) on its SimDisk and its messages on the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
+// store (src/raft/storage-log.ts, disk-quorum-store.ts) on its SimDisk and the production transport
+// (src/raft/transport.ts) carrying its messages over the simulated network. A proposer drives proposals at whoever it believes leads. Invariant: nothing
 // passes between nodes except through the network and nothing survives a crash except what the disk synced.
 import { raftSimProposalsInFlightMax } from '../../src/limits.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
-import type { QuorumState, QuorumStateStore, RaftLog } from '../../src/raft/ports.js';
+import type { QuorumState, QuorumStateStore, RaftConfig, RaftLog } from '../../src/raft/ports.js';
 import type { Disk, DiskFile } from '../../src/runtime/disk.js';
 import type { RaftEntry, RaftMessage } from '../../src/wire/raft.js';
 import { raftCheckers, RaftSafetyMonitor, recordKey, type RaftNodeView } from '../checkers/raft.js';
@@ -13,7 +14,7 @@ import type { Simulation } from '../simulation.js';
 import type { Checker, SimNode, SimNodeContext, SimSystem } from '../system.js';
 import { DiskQuorumStateStore } from '../../src/raft/disk-quorum-store.js';
 import { metadataLogDir, openRaftStorageLog } from '../../src/raft/storage-log.js';
-import { RaftWireTransport } from './raft-wire-transport.js';
+import { createRaftTransport, type RaftTransport } from '../../src/raft/transport.js';
 
 export const raftQuorumPort = 9093;
 const dataDir = 'data';
@@ -32,7 +33,11 @@ export interface RaftQuorumParams {
   /** A proposal not acknowledged this long after it was sent is sent again (a new attempt, maybe elsewhere). */
   retryMs: number;
   bug: RaftDiskBug;
+  /** Overrides of the Raft config (`raft.fetchIdleMs`, `raft.electionTimeoutMs`, ...); Kafka's defaults otherwise. */
+  raft: Partial<RaftConfig>;
 }
+
+const raftTunables = ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const;
 
 export function raftQuorumParams(raw: Record<string, number | string | boolean>): RaftQuorumParams {
   const num = (key: string, fallback: number): number => {
@@ -43,10 +48,13 @@ export function raftQuorumParams(raw: Record<string, number | string | boolean>)
   };
   const bug = raw['bug'] ?? 'none';
   if (bug !== 'none' && bug !== 'no-fsync' && bug !== 'volatile-vote') throw new TypeError(`raft-quorum: params.bug must be none, no-fsync or volatile-vote, got ${JSON.stringify(bug)}`);
+  const raft: Partial<RaftConfig> = {};
   for (const key of Object.keys(raw)) {
-    if (!['proposals', 'proposalsPerSec', 'retryMs', 'bug'].includes(key)) throw new TypeError(`raft-quorum: unknown params.${key}`);
+    const tunable = raftTunables.find((k) => `raft.${k}` === key);
+    if (tunable !== undefined) raft[tunable] = num(key, 0);
+    else if (!['proposals', 'proposalsPerSec', 'retryMs', 'bug'].includes(key)) throw new TypeError(`raft-quorum: unknown params.${key}`);
   }
-  return { proposals: Math.floor(num('proposals', 100)), proposalsPerSec: num('proposalsPerSec', 20), retryMs: Math.max(1, num('retryMs', 1_500)), bug };
+  return { proposals: Math.floor(num('proposals', 100)), proposalsPerSec: num('proposalsPerSec', 20), retryMs: Math.max(1, num('retryMs', 1_500)), bug, raft };
 }
 
 function votersOf(schedule: Schedule): number[] {
@@ -133,7 +141,7 @@ class ObservedLog {
 class RaftQuorumNode implements SimNode {
   raft: RaftNode | null = null;
   log: ObservedLog | null = null;
-  private transport: RaftWireTransport | null = null;
+  private transport: RaftTransport | null = null;
   private stopped = false;
 
   constructor(
@@ -169,28 +177,23 @@ class RaftQuorumNode implements SimNode {
         if (this.alive()) world.monitor.onQuorumStateDurable(id, state);
       },
     };
-    const transport = new RaftWireTransport({
-      nodeId: id,
-      host: ctx.host,
-      port: raftQuorumPort,
-      network: ctx.runtime.network,
-      addressOf: (peer) => `${ctx.hostOf(peer)}:${raftQuorumPort}`,
-      log: ctx.runtime.log.child({ actor: `raft-transport-${id}` }),
-      deliver: (message) => this.raft?.deliver(message),
-      // A granted vote is answered to the candidate it was granted to.
-      onSend: (to, message: RaftMessage) => {
-        if (message.type === 'raft.vote.response' && message.body.voteGranted && !message.body.preVote) world.monitor.onVoteGranted(id, message.body.leaderEpoch, to);
-      },
-    });
-    await transport.start();
+    const peers = new Map(ctx.schedule.cluster.nodes.map((n) => [n.id, `${ctx.hostOf(n.id)}:${raftQuorumPort}`] as const));
+    const transport = createRaftTransport({ nodeId: id, network: ctx.runtime.network, clock: ctx.runtime.clock, peers, logger: ctx.runtime.log });
+    transport.setReceiver((message) => this.raft?.deliver(message));
+    await transport.listen({ host: ctx.host, port: raftQuorumPort });
+    // A granted vote is answered to the candidate it was granted to.
+    const send = (to: number, message: RaftMessage): void => {
+      if (message.type === 'raft.vote.response' && message.body.voteGranted && !message.body.preVote) world.monitor.onVoteGranted(id, message.body.leaderEpoch, to);
+      transport.send(to, message);
+    };
     const raft = createRaftNode({
-      config: raftConfig(id, world.voters),
+      config: raftConfig(id, world.voters, world.params.raft),
       clock: ctx.runtime.clock,
       random: ctx.runtime.random,
       log: log.port(),
       store,
       logger: ctx.runtime.log,
-      send: (to, message) => transport.send(to, message),
+      send,
       listener: {
         onCommit: (entries) => {
           if (!this.alive()) return;
@@ -216,7 +219,7 @@ class RaftQuorumNode implements SimNode {
   stop(): void {
     this.stopped = true;
     this.raft?.stop();
-    this.transport?.stop();
+    void this.transport?.close();
   }
 
   view(): RaftNodeView | null {

@@ -71,6 +71,11 @@ export interface VoterView {
   isVoter: boolean;
   /** KIP-996: this node has a leader it heard from within the fetch timeout (a follower) or is the leader. */
   hasLiveLeader: boolean;
+  /**
+   * A leader of the current epoch was known and then given up on (fetch timeout): `quorum.leaderId` is null again in
+   * memory, but the epoch had a leader (and the durable state still names it), so no vote may be granted in it.
+   */
+  epochHadLeader?: boolean;
 }
 
 /**
@@ -102,7 +107,7 @@ export function decideVote(
       : { kind: 'persist-then-reply', state: { epoch: request.candidateEpoch, votedFor: null, leaderId: null }, granted: false };
   }
   if (quorum.votedFor === request.candidateId) return { kind: 'reply', granted: true };
-  if (quorum.votedFor !== null || quorum.leaderId !== null || !logOk) return { kind: 'reply', granted: false };
+  if (quorum.votedFor !== null || quorum.leaderId !== null || view.epochHadLeader === true || !logOk) return { kind: 'reply', granted: false };
   return { kind: 'persist-then-reply', state: { ...quorum, votedFor: request.candidateId }, granted: true };
 }
 

@@ -203,6 +203,7 @@ function voteDecision(context: RaftContext, event: RaftEvent): VoteDecision | nu
       // A follower whose connection to its leader was reset no longer vouches for it (KIP-996 speaks of a leader heard
       // from; a reset says it is gone), so the first follower to give up is not refused by the second.
       hasLiveLeader: (context.role === 'follower' && !context.leaderUnreachable) || context.role === 'leader',
+      epochHadLeader: context.lostLeader !== null && context.lostLeader.epoch === context.quorum.epoch,
     },
     event.body,
   );
