@@ -111,8 +111,20 @@ export const raftFetchTimeoutMsDefault = 2_000;
 export const raftElectionBackoffMaxMsDefault = 1_000;
 /** Default base retry back-off (controller.quorum.retry.backoff.ms). */
 export const raftRetryBackoffMsDefault = 20;
-/** Default pause between two fetches when the previous one brought nothing new (we poll instead of long-polling). */
+/** Pause between two fetches when the previous one brought nothing new, used only when long polling is off (fetchMaxWaitMs 0). */
 export const raftFetchIdleMsDefault = 50;
+/**
+ * Default time a leader holds a fetch that finds nothing new (KIP-595 long poll; KRaft's fetch max wait is 500 ms). It
+ * answers at once when its log grows or its high watermark moves, so idle followers cost two messages per 500 ms
+ * instead of a poll every fetchIdleMs, and a new entry reaches them one network hop after it is appended.
+ */
+export const raftFetchMaxWaitMsDefault = 500;
+/** After EndQuorumEpoch, the k-th preferred successor (from 0) starts its election k times this late (Kafka staggers them too). */
+export const raftSuccessorStaggerMs = 100;
+/** A follower's fetch timeout is stretched by a random share up to this fraction, drawn per leader it follows. */
+export const raftFetchTimeoutJitterFraction = 0.1;
+/** The longest wait a fetch may ask for (it must stay well under the fetch timeout). */
+export const raftFetchMaxWaitMsMax = 1_000;
 /** Default interval at which a leader re-sends BeginQuorumEpoch to voters that have not fetched in its epoch yet. */
 export const raftBeginQuorumEpochRetryMsDefault = 500;
 /** Default time a follower waits for a fetch response before it sends the fetch again (a lost message costs this). */

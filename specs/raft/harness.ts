@@ -343,7 +343,11 @@ export class Cluster {
     return this.groups.some((g) => g.includes(a) && g.includes(b));
   }
 
+  /** Messages sent so far, by type (whether or not the network delivered them). */
+  readonly sentByType = new Map<string, number>();
+
   private route(from: number, to: number, message: RaftMessage): void {
+    this.sentByType.set(message.type, (this.sentByType.get(message.type) ?? 0) + 1);
     const inject = this.injectedReplies.get(message.correlationId);
     if (inject !== undefined && to === -1) {
       inject(message);

@@ -152,3 +152,30 @@ test('raft machine: a failed leader append stops the node instead of leading on 
   t.is(node.actor.getSnapshot().status, 'error');
   t.regex(String(errors[0]), /disk full/);
 });
+
+test('raft machine: a late vote grant from an older epoch does not count, even when its correlation id matches the round', async (t) => {
+  // Found by the raft-quorum swarm (seed 401 with long-poll timings): a restarted node reused correlation ids, the
+  // network delivered a grant its previous incarnation had asked for in epoch 2, and it counted as a vote in epoch 3,
+  // so two leaders led epoch 3.
+  const { node, store, sent, clock } = voterNode(3, [1, 2, 3]);
+  await flushTurn();
+  // Pre-vote: wait out the election timeout, then answer the pre-vote round with a grant.
+  await clock.advanceTo(2_100);
+  t.is(node.status().role, 'prospective');
+  const preVote = sent.find((s) => s.message.type === 'raft.vote.request' && s.message.body.preVote);
+  if (preVote === undefined) return t.fail('no pre-vote sent');
+  node.deliver({ type: 'raft.vote.response', from: 1, correlationId: preVote.message.correlationId, body: { errorCode: null, leaderEpoch: 0, leaderId: null, voteGranted: true, preVote: true } });
+  await store.release();
+  t.is(node.status().role, 'candidate');
+  const epoch = node.status().epoch;
+  const request = sent.findLast((s) => s.message.type === 'raft.vote.request' && !s.message.body.preVote);
+  if (request === undefined) return t.fail('no vote request sent');
+  // A grant carrying an older epoch, with this round's correlation id: not a vote in our epoch.
+  node.deliver({ type: 'raft.vote.response', from: 2, correlationId: request.message.correlationId, body: { errorCode: null, leaderEpoch: epoch - 1, leaderId: null, voteGranted: true, preVote: false } });
+  await flushTurn();
+  t.is(node.status().role, 'candidate', 'a stale grant elected no one');
+  // The real grant of this epoch does.
+  node.deliver({ type: 'raft.vote.response', from: 2, correlationId: request.message.correlationId, body: { errorCode: null, leaderEpoch: epoch, leaderId: null, voteGranted: true, preVote: false } });
+  await store.release();
+  t.is(node.status().role, 'leader');
+});

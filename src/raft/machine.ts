@@ -22,7 +22,10 @@ export const raftMachine = raftSetup.createMachine({
     pendingReplies: [],
     highWatermark: 0,
     appliedOffset: 0,
-    nextCorrelationId: 1,
+    // Started from the clock, so a restarted incarnation does not reuse its predecessor's ids and late answers to those
+    // rarely match ours (the epoch checks in the guards are what make a stray match harmless). Not from the seeded
+    // random source: a draw here would shift every later draw of the node.
+    nextCorrelationId: 1 + (Math.floor(input.ports.clock.now()) % 2 ** 30),
     roundCorrelationId: 0,
     granted: [],
     rejected: [],
@@ -35,9 +38,11 @@ export const raftMachine = raftSetup.createMachine({
     flushedEndOffset: 0,
     replicas: {},
     checkQuorumDelayMs: input.config.fetchTimeoutMs,
+    parkedFetches: [],
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
+    fetchTimeoutJitterMs: 0,
     leaderUnreachable: false,
     suspectDelayMs: 0,
     snapshotFetch: null,

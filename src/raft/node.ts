@@ -9,6 +9,8 @@ import {
   raftElectionBackoffMaxMsDefault,
   raftElectionTimeoutMsDefault,
   raftFetchIdleMsDefault,
+  raftFetchMaxWaitMsDefault,
+  raftFetchMaxWaitMsMax,
   raftFetchTimeoutMsDefault,
   raftObserverDiscoveryMsDefault,
   raftFetchRetryMsDefault,
@@ -35,12 +37,18 @@ export function raftConfig(nodeId: NodeId, voters: readonly NodeId[], overrides:
     observerDiscoveryMs: raftObserverDiscoveryMsDefault,
     fetchRetryMs: raftFetchRetryMsDefault,
     ...overrides,
+    // Kafka holds a fetch 500 ms against a 2000 ms fetch timeout; a shorter fetch timeout scales the wait down with it.
+    fetchMaxWaitMs: overrides.fetchMaxWaitMs ?? Math.min(raftFetchMaxWaitMsDefault, Math.floor((overrides.fetchTimeoutMs ?? raftFetchTimeoutMsDefault) / 4)),
   };
   invariant(config.voters.length > 0 && config.voters.length <= raftVotersMax, 'voter count out of range');
   invariant(new Set(config.voters).size === config.voters.length, 'duplicate voter ids');
   for (const key of ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const) {
     invariant(Number.isInteger(config[key]) && config[key] > 0, () => `raft config ${key} must be a positive integer, got ${config[key]}`);
   }
+  invariant(
+    Number.isInteger(config.fetchMaxWaitMs) && config.fetchMaxWaitMs >= 0 && config.fetchMaxWaitMs <= raftFetchMaxWaitMsMax && config.fetchMaxWaitMs < config.fetchTimeoutMs,
+    () => `raft config fetchMaxWaitMs must be an integer in [0, ${Math.min(raftFetchMaxWaitMsMax, config.fetchTimeoutMs - 1)}], got ${config.fetchMaxWaitMs}`,
+  );
   return config;
 }
 

@@ -98,6 +98,8 @@ export interface RaftConfig {
   electionBackoffMaxMs: number;
   retryBackoffMs: number;
   fetchIdleMs: number;
+  /** How long the leader may hold a fetch that finds nothing new (0: answer at once, followers poll every fetchIdleMs). */
+  fetchMaxWaitMs: number;
   beginQuorumEpochRetryMs: number;
   observerDiscoveryMs: number;
   fetchRetryMs: number;

@@ -5,6 +5,8 @@
 import { assign, fromPromise, setup } from 'xstate';
 import {
   raftFetchEntriesMax,
+  raftFetchTimeoutJitterFraction,
+  raftSuccessorStaggerMs,
   raftProposalRecordsMax,
   raftRecordBytesMax,
   raftSnapshotBytesMax,
@@ -38,6 +40,17 @@ export interface ReplicaProgress {
   endOffset: number;
   /** When it last fetched in this epoch (null: not yet). */
   lastContactMs: number | null;
+}
+
+/** A fetch the leader holds (KIP-595 long poll); at most one per replica, the newest. */
+export interface ParkedFetch {
+  from: NodeId;
+  correlationId: number;
+  fetchOffset: number;
+  maxEntries: number;
+  /** The high watermark the fetcher knows; a different one is news worth answering for. */
+  knownHighWatermark: number;
+  deadlineMs: number;
 }
 
 export interface Outbound {
@@ -79,11 +92,18 @@ export interface RaftContext {
   flushedEndOffset: number;
   replicas: Record<number, ReplicaProgress>;
   checkQuorumDelayMs: number;
+  /** Fetches that found nothing new, held until the log grows, the high watermark moves or their wait ends. */
+  parkedFetches: ParkedFetch[];
   // Follower
   /** When the leader last answered a fetch (or when we started following it). */
   leaderContactMs: number;
   fetchedEntries: RaftEntry[];
   fetchedHighWatermark: number;
+  /**
+   * Added to the fetch timeout, drawn when we start following. The leader answers its held fetches together, so its
+   * followers hear from it last at the same instant; without a spread they would time out together and split the vote.
+   */
+  fetchTimeoutJitterMs: number;
   /** The transport reported the current leader's connection reset; cleared when the leader answers or changes. */
   leaderUnreachable: boolean;
   /** The wait in `suspecting` before giving up on that leader, drawn on entry. */
@@ -276,8 +296,21 @@ export const raftSetup = setup({
     electionDelay: ({ context }) => context.electionDelayMs,
     /** Resend a fetch whose answer is late, but never wait past the fetch timeout. */
     fetchRetry: ({ context }) =>
-      Math.max(1, Math.min(context.config.fetchRetryMs, context.leaderContactMs + context.config.fetchTimeoutMs - context.ports.clock.now())),
-    fetchIdle: ({ context }) => context.config.fetchIdleMs,
+      Math.max(1, Math.min(context.config.fetchRetryMs, leaderDeadlineMs(context) - context.ports.clock.now())),
+    /** A long-polled fetch may be held fetchMaxWaitMs by the leader before the usual retry wait starts. */
+    longPollRetry: ({ context }) =>
+      Math.max(
+        1,
+        Math.min(context.config.fetchRetryMs + context.config.fetchMaxWaitMs, leaderDeadlineMs(context) - context.ports.clock.now()),
+      ),
+    /** With long polling the leader already waited for news, so the next fetch goes out at once. */
+    fetchIdle: ({ context }) => (context.config.fetchMaxWaitMs > 0 ? 0 : context.config.fetchIdleMs),
+    /** The leader wakes when its earliest held fetch is due (or one max wait from now when none is held). */
+    parkedFetchDue: ({ context }) => {
+      const now = context.ports.clock.now();
+      const due = context.parkedFetches.reduce((min, p) => Math.min(min, p.deadlineMs), now + Math.max(1, context.config.fetchMaxWaitMs || context.config.fetchRetryMs));
+      return Math.max(1, due - now);
+    },
     beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
     checkQuorum: ({ context }) => context.checkQuorumDelayMs,
     suspectDelay: ({ context }) => context.suspectDelayMs,
@@ -305,6 +338,9 @@ export const raftSetup = setup({
       event.type === 'raft.vote.response' &&
       event.correlationId === context.roundCorrelationId &&
       event.body.preVote === (context.role === 'prospective') &&
+      // A vote counts only in our epoch (a voter persists our epoch before it answers): a late answer from an older
+      // round, even one whose correlation id matches by chance (say, sent to an earlier incarnation), is not a vote.
+      (event.body.preVote || event.body.leaderEpoch === context.quorum.epoch) &&
       !learnsLeadership(context, event),
     isResigningLeader: ({ context, event }) =>
       event.type === 'raft.end-quorum-epoch.request' &&
@@ -315,6 +351,7 @@ export const raftSetup = setup({
       event.type === 'raft.fetch.response' &&
       event.correlationId === context.roundCorrelationId &&
       event.from === context.quorum.leaderId &&
+      event.body.leaderEpoch === context.quorum.epoch &&
       !learnsLeadership(context, event),
     fetchFailed: ({ event }) => event.type === 'raft.fetch.response' && event.body.errorCode !== null,
     fetchDiverged: ({ event }) => event.type === 'raft.fetch.response' && event.body.divergingEpoch !== null,
@@ -325,6 +362,7 @@ export const raftSetup = setup({
       event.type === 'raft.fetch-snapshot.response' &&
       event.correlationId === context.roundCorrelationId &&
       event.from === context.quorum.leaderId &&
+      event.body.leaderEpoch === context.quorum.epoch &&
       !learnsLeadership(context, event),
     snapshotFetchFailed: ({ context, event }) =>
       event.type === 'raft.fetch-snapshot.response' &&
@@ -340,7 +378,7 @@ export const raftSetup = setup({
     isLeaderReportedUnreachable: ({ context, event }) =>
       event.type === 'raft.peer.unreachable' && context.quorum.leaderId !== null && event.nodeId === context.quorum.leaderId,
     leaderReportedUnreachable: ({ context }) => context.leaderUnreachable,
-    leaderSilentTooLong: ({ context }) => context.ports.clock.now() - context.leaderContactMs >= context.config.fetchTimeoutMs,
+    leaderSilentTooLong: ({ context }) => context.ports.clock.now() >= leaderDeadlineMs(context),
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
   actions: {
@@ -522,10 +560,9 @@ export const raftSetup = setup({
     scheduleEarlyElection: assign(({ context, event }) => {
       if (event.type !== 'raft.end-quorum-epoch.request') return {};
       const position = event.body.preferredSuccessors.indexOf(context.config.nodeId);
-      const delay =
-        position < 0
-          ? drawElectionDelay(context)
-          : electionBackoffMs(position + 1, context.config.retryBackoffMs, context.config.electionBackoffMaxMs, context.ports.random.next());
+      // Strictly staggered, not random: the best-replicated successor goes first and the next one only after it had
+      // time to win (random back-offs could overlap and split the vote, costing a full election timeout).
+      const delay = position < 0 ? drawElectionDelay(context) : Math.min(context.config.electionBackoffMaxMs, position * raftSuccessorStaggerMs);
       return { electionDelayOverrideMs: delay };
     }),
 
@@ -543,6 +580,7 @@ export const raftSetup = setup({
         replicas,
         failedElections: 0,
         checkQuorumDelayMs: checkQuorumWindowMs(context),
+        parkedFetches: [],
       };
     }),
     /** KIP-595: the first entry of a new leader is a LeaderChange record of its own epoch; committing it commits the past. */
@@ -607,9 +645,45 @@ export const raftSetup = setup({
       const next = { ...context, replicas };
       const hw = checkHighWatermark(context, leaderHighWatermark(next));
       const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
+      // A newer fetch from the same replica supersedes one we hold (that one's answer would be ignored as stale).
+      const others = context.parkedFetches.filter((p) => p.from !== event.from);
+      const maxWaitMs = Math.min(body.maxWaitMs ?? 0, context.config.fetchMaxWaitMs);
+      if (entries.length === 0 && maxWaitMs > 0 && hw === (body.highWatermark ?? -1)) {
+        const parked: ParkedFetch = {
+          from: event.from,
+          correlationId: event.correlationId,
+          fetchOffset: body.fetchOffset,
+          maxEntries: body.maxEntries,
+          knownHighWatermark: hw,
+          deadlineMs: now + maxWaitMs,
+        };
+        return { replicas, highWatermark: hw, parkedFetches: [...others, parked] };
+      }
       reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
-      return { replicas, highWatermark: hw };
+      return { replicas, highWatermark: hw, parkedFetches: others };
     }),
+    /** Answers the held fetches that have news (new entries, another high watermark) or whose wait is over. */
+    answerParkedFetches: assign(({ context }) => {
+      if (context.parkedFetches.length === 0) return {};
+      const log = context.ports.log;
+      const now = context.ports.clock.now();
+      const kept: ParkedFetch[] = [];
+      for (const p of context.parkedFetches) {
+        const due = log.endOffset() > p.fetchOffset || context.highWatermark !== p.knownHighWatermark || now >= p.deadlineMs || p.fetchOffset < log.startOffset();
+        if (!due) {
+          kept.push(p);
+          continue;
+        }
+        // A leader never truncates its own log, so the fetch still agrees with it; compaction may have passed it.
+        const answer =
+          p.fetchOffset < log.startOffset()
+            ? fetchReply(context, null, { snapshotId: log.latestSnapshot() })
+            : fetchReply(context, null, { entries: log.read(p.fetchOffset, Math.min(p.maxEntries, raftFetchEntriesMax)) });
+        context.ports.send(p.from, message(context, 'raft.fetch.response', p.correlationId, answer));
+      }
+      return kept.length === context.parkedFetches.length ? {} : { parkedFetches: kept };
+    }),
+    dropParkedFetches: assign({ parkedFetches: [] }),
     appendProposal: ({ context, event, self }) => {
       if (event.type !== 'raft.propose') return;
       const log = context.ports.log;
@@ -643,6 +717,9 @@ export const raftSetup = setup({
 
     // ---- follower ----
     markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
+    drawFetchTimeoutJitter: assign(({ context }) => ({
+      fetchTimeoutJitterMs: context.ports.random.int(Math.max(1, Math.floor(context.config.fetchTimeoutMs * raftFetchTimeoutJitterFraction))),
+    })),
     noteLeaderUnreachable: assign(({ context }) => {
       context.ports.logger.info({ epoch: context.quorum.epoch, leaderId: context.quorum.leaderId }, 'raft: connection to the leader reset; probing it');
       return { leaderUnreachable: true };
@@ -653,26 +730,12 @@ export const raftSetup = setup({
         raftUnreachableLeaderDelayMsMin,
         raftUnreachableLeaderDelayMsMax,
         context.ports.random.next(),
-        context.leaderContactMs + context.config.fetchTimeoutMs - context.ports.clock.now(),
+        leaderDeadlineMs(context) - context.ports.clock.now(),
       ),
     })),
-    sendFetch: assign(({ context }) => {
-      const log = context.ports.log;
-      const correlationId = context.nextCorrelationId;
-      const leaderId = context.quorum.leaderId;
-      invariant(leaderId !== null && leaderId !== context.config.nodeId, 'fetching without another node as leader');
-      context.ports.send(
-        leaderId,
-        message(context, 'raft.fetch.request', correlationId, {
-          replicaId: context.config.nodeId,
-          replicaEpoch: context.quorum.epoch,
-          fetchOffset: log.endOffset(),
-          lastFetchedEpoch: log.lastEpoch(),
-          maxEntries: raftFetchEntriesMax,
-        }),
-      );
-      return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
-    }),
+    sendFetch: assign(({ context }) => sendLeaderFetch(context, context.config.fetchMaxWaitMs)),
+    /** A probe of a leader whose connection reset must be answered at once, not held: it is not a long poll. */
+    sendProbeFetch: assign(({ context }) => sendLeaderFetch(context, 0)),
     /** An observer without a leader asks a random voter; any voter's answer names the leader it knows. */
     sendDiscoveryFetch: assign(({ context }) => {
       if (context.isVoter) return {};
@@ -828,6 +891,30 @@ function quorumDeadline(context: RaftContext): number {
 }
 
 /** The leader's entries are readable at once; its own end offset counts for the high watermark only once durable. */
+/** When a follower gives up on a silent leader (KIP-595 fetch timeout, spread per follower). */
+function leaderDeadlineMs(context: RaftContext): number {
+  return context.leaderContactMs + context.config.fetchTimeoutMs + context.fetchTimeoutJitterMs;
+}
+
+function sendLeaderFetch(context: RaftContext, maxWaitMs: number): Partial<RaftContext> {
+  const log = context.ports.log;
+  const correlationId = context.nextCorrelationId;
+  const leaderId = context.quorum.leaderId;
+  invariant(leaderId !== null && leaderId !== context.config.nodeId, 'fetching without another node as leader');
+  context.ports.send(
+    leaderId,
+    message(context, 'raft.fetch.request', correlationId, {
+      replicaId: context.config.nodeId,
+      replicaEpoch: context.quorum.epoch,
+      fetchOffset: log.endOffset(),
+      lastFetchedEpoch: log.lastEpoch(),
+      maxEntries: raftFetchEntriesMax,
+      ...(maxWaitMs > 0 ? { maxWaitMs, highWatermark: context.highWatermark } : {}),
+    }),
+  );
+  return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+}
+
 function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (event: RaftEvent) => void): void {
   const epoch = context.quorum.epoch;
   const endOffset = (entries.at(-1)?.offset ?? -1) + 1;

@@ -2,7 +2,7 @@
 // pre-vote): one zod schema per request and response, the inferred type under the same name, and `raftApis` for the
 // wire registry. Every epoch and offset is a non-negative safe integer; a frame that breaks that never reaches Raft.
 import { z } from 'zod';
-import { raftFetchEntriesMax, raftRecordBytesMax, raftVotersMax } from '../limits.js';
+import { raftFetchEntriesMax, raftFetchMaxWaitMsMax, raftRecordBytesMax, raftVotersMax } from '../limits.js';
 import { errorTable, type ErrorCode } from './errors.js';
 
 /** Bytes of any backing buffer (CBOR decoding may hand us views over a shared buffer). */
@@ -82,6 +82,12 @@ export const FetchRequest = z.object({
   fetchOffset: Offset,
   lastFetchedEpoch: Epoch,
   maxEntries: z.number().int().positive().max(raftFetchEntriesMax),
+  /**
+   * KIP-595 long poll: the leader may hold a fetch that finds nothing new for up to this long, answering as soon as its
+   * log grows or its high watermark differs from `highWatermark` (what the fetcher knows). Absent or 0: answer at once.
+   */
+  maxWaitMs: z.number().int().nonnegative().max(raftFetchMaxWaitMsMax).optional(),
+  highWatermark: Offset.optional(),
 });
 export type FetchRequest = z.infer<typeof FetchRequest>;
 

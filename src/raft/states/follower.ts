@@ -5,7 +5,7 @@ import { raftSetup } from '../setup.js';
 
 /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
 export const follower = raftSetup.createStateConfig({
-  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'resetElectionBackoff', 'clearLeaderUnreachable'],
+  entry: [{ type: 'setRole', params: { role: 'follower' } }, 'markLeaderContact', 'drawFetchTimeoutJitter', 'resetElectionBackoff', 'clearLeaderUnreachable'],
   exit: 'clearLeaderUnreachable',
   // The transport saw the connection to our leader reset. Noted here in every child state (a disk write in flight
   // finishes first); the fetching and idle states then move to `suspecting`.
@@ -16,8 +16,9 @@ export const follower = raftSetup.createStateConfig({
       entry: 'sendFetch',
       always: { guard: 'leaderReportedUnreachable', target: 'suspecting' },
       after: {
-        // KIP-595 fetch timeout: a leader silent for fetchTimeoutMs is presumed gone; until then, resend.
-        fetchRetry: [
+        // KIP-595 fetch timeout: a leader silent for fetchTimeoutMs is presumed gone; until then, resend (after the
+        // leader's long-poll wait, which it may spend holding our fetch).
+        longPollRetry: [
           { guard: and(['leaderSilentTooLong', 'isVoter']), target: '#raft.prospective', actions: 'forgetLeader' },
           { guard: 'leaderSilentTooLong', target: '#raft.unattached', actions: 'forgetLeader' },
           { target: 'fetching', reenter: true },
@@ -72,7 +73,7 @@ export const follower = raftSetup.createStateConfig({
      * hear from the leader refuse it, so a false alarm cannot disrupt the quorum (KIP-996).
      */
     suspecting: {
-      entry: ['drawSuspectDelay', 'sendFetch'],
+      entry: ['drawSuspectDelay', 'sendProbeFetch'],
       after: {
         suspectDelay: [
           { guard: 'isVoter', target: '#raft.prospective', actions: 'forgetLeader' },

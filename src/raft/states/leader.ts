@@ -14,12 +14,13 @@ export const leader = raftSetup.createStateConfig({
     },
     leading: {
       type: 'parallel',
+      exit: 'dropParkedFetches',
       entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
       on: {
-        'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'deliverCommitted'] },
+        'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'answerParkedFetches', 'deliverCommitted'] },
         'raft.fetch-snapshot.request': { guard: not('learnsLeadership'), actions: 'serveSnapshotChunk' },
-        'raft.propose': { actions: 'appendProposal' },
-        'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'deliverCommitted'] },
+        'raft.propose': { actions: ['appendProposal', 'answerParkedFetches'] },
+        'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'answerParkedFetches', 'deliverCommitted'] },
         'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
       },
       states: {
@@ -35,6 +36,15 @@ export const leader = raftSetup.createStateConfig({
                   actions: { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: true } },
                 },
               },
+            },
+          },
+        },
+        /** KIP-595 long poll: held fetches are answered when their wait ends (news answers them earlier). */
+        parking: {
+          initial: 'waiting',
+          states: {
+            waiting: {
+              after: { parkedFetchDue: { target: 'waiting', reenter: true, actions: 'answerParkedFetches' } },
             },
           },
         },
