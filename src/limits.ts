@@ -164,6 +164,8 @@ export const raftLogSegmentBytesDefault = 16 * MiB;
 export const raftQuorumStateBytesMax = 4 * KiB;
 /** Messages queued for a peer while its connection is not open (older ones are dropped: Raft retries). */
 export const raftTransportQueueMax = 256;
+/** A message queued longer than this for a peer that was not connected is dropped instead of sent late. */
+export const raftTransportQueuedMaxAgeMs = 1_000;
 /** First and largest delay before reconnecting to a peer whose connection closed (doubling in between). */
 export const raftTransportReconnectMsMin = 50;
 export const raftTransportReconnectMsMax = 2_000;

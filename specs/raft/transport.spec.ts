@@ -179,6 +179,39 @@ test('transport: a message to a peer that is not up yet is queued and delivered 
   }
 });
 
+test('transport: a message that waited too long for its peer to come up is dropped, a fresh one is delivered', async (t) => {
+  const network = createRealNetwork();
+  const peers = new Map<NodeId, string>();
+  const received: RaftMessage[] = [];
+  const a = createRaftTransport({ nodeId: 1, network, clock: realClock, peers, reconnectMsMin: 20, reconnectMsMax: 40, queuedMaxAgeMs: 150 });
+  const b = createRaftTransport({ nodeId: 2, network, clock: realClock, peers });
+  b.setReceiver((message) => received.push(message));
+  try {
+    const probe = await network.listen({ host: '127.0.0.1', port: 0 }, () => {});
+    const address = probe.address;
+    await probe.close();
+    peers.set(2, address);
+    const vote = (correlationId: number): RaftMessage => ({
+      type: 'raft.vote.request',
+      from: 1,
+      correlationId,
+      body: { candidateEpoch: 3, candidateId: 1, lastOffsetEpoch: 2, lastOffset: 10, preVote: false },
+    });
+    a.send(2, vote(1));
+    await delay(400);
+    a.send(2, vote(2));
+    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    await b.listen({ host, port });
+    await waitFor(5_000, 'the fresh vote request', () => (received.length > 0 ? true : undefined));
+    await delay(50);
+    t.deepEqual(received.map((m) => m.correlationId), [2], 'only the message queued less than 150 ms ago arrives');
+    t.true(a.stats().dropped >= 1);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+});
+
 test('transport: a node whose listen address is taken fails to start and leaves nothing running', async (t) => {
   const network = createRealNetwork();
   const taken = await network.listen({ host: '127.0.0.1', port: 0 }, (connection) => connection.close());

@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { silentLogger } from '../runtime/logger.js';
 import type { Connection, Listener, ListenOptions, Network } from '../runtime/network.js';
-import { raftTransportQueueMax, raftTransportReconnectMsMax, raftTransportReconnectMsMin } from '../limits.js';
+import { raftTransportQueueMax, raftTransportQueuedMaxAgeMs, raftTransportReconnectMsMax, raftTransportReconnectMsMin } from '../limits.js';
 import type { RaftMessage } from '../wire/raft.js';
 import { raftMessageApis, type RaftMessageApi } from '../wire/raft-messages.js';
 import { wireRegistry } from '../wire/registry.js';
@@ -30,6 +30,8 @@ export interface RaftTransportOptions {
   logger?: Logger;
   /** Messages queued per peer while its connection is not open (default `raftTransportQueueMax`). */
   queueMax?: number;
+  /** A queued message older than this when the connection opens is dropped (default `raftTransportQueuedMaxAgeMs`). */
+  queuedMaxAgeMs?: number;
   reconnectMsMin?: number;
   reconnectMsMax?: number;
 }
@@ -72,7 +74,7 @@ interface Peer {
   open: boolean;
   /** The transport reported backpressure; frames are dropped until it drains. */
   blocked: boolean;
-  queue: Uint8Array[];
+  queue: Array<{ frame: Uint8Array; at: number }>;
   retryMs: number;
   timer: TimerHandle | undefined;
 }
@@ -81,6 +83,7 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
   const { nodeId, network, clock, peers } = options;
   const logger = (options.logger ?? silentLogger).child({ actor: `raft-transport-${nodeId}` });
   const queueMax = options.queueMax ?? raftTransportQueueMax;
+  const queuedMaxAgeMs = options.queuedMaxAgeMs ?? raftTransportQueuedMaxAgeMs;
   const retryMin = options.reconnectMsMin ?? raftTransportReconnectMsMin;
   const retryMax = options.reconnectMsMax ?? raftTransportReconnectMsMax;
   invariant(Number.isSafeInteger(queueMax) && queueMax > 0, 'transport queueMax is a positive integer');
@@ -127,7 +130,13 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
   function flushQueue(peer: Peer): void {
     const queued = peer.queue;
     peer.queue = [];
-    for (const frame of queued) transmit(peer, frame);
+    // A message that waited long for the connection answers a question nobody is waiting for any more (Raft resends
+    // what still matters); delivered seconds late it could only confuse the receiver.
+    const now = clock.now();
+    for (const { frame, at } of queued) {
+      if (now - at > queuedMaxAgeMs) stats.dropped++;
+      else transmit(peer, frame);
+    }
   }
 
   function connect(peer: Peer): void {
@@ -239,7 +248,7 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
         transmit(peer, frame);
         return;
       }
-      peer.queue.push(frame);
+      peer.queue.push({ frame, at: clock.now() });
       // Old messages are the least useful to Raft (it resends what still matters), so they go first.
       if (peer.queue.length > queueMax) {
         peer.queue.shift();
