@@ -114,7 +114,7 @@ test.serial('replication process: acks=all to an RF=3 topic, kill -9 of the lead
   let next = 0;
   let lastProduceError = '';
   /** Sends record `next` to `leader` at acks=all; true when acknowledged. */
-  const produceOne = async (leader: number): Promise<boolean> => {
+  const produceOne = async (leader: number, attempt = 0): Promise<boolean> => {
     const value = `record-${next}`;
     const res = await clients.request(address(leader), 'data.produce', {
       acks: -1,
@@ -124,6 +124,12 @@ test.serial('replication process: acks=all to an RF=3 topic, kill -9 of the lead
     const p = res.topics[0]!.partitions[0]!;
     if (p.error !== null) {
       lastProduceError = `${p.error.code}: ${p.error.message}`;
+      // Errors that guarantee nothing was written are retried, as a producer would after a metadata refresh (the
+      // leader named by another broker's image may not have taken up its role yet).
+      if (['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_REPLICAS', 'UNKNOWN_TOPIC_OR_PARTITION'].includes(p.error.code) && attempt < 40) {
+        await new Promise((r) => setTimeout(r, 50));
+        return produceOne(leader, attempt + 1);
+      }
       return false;
     }
     acked.push({ offset: p.baseOffset, value });
@@ -160,6 +166,10 @@ test.serial('replication process: acks=all to an RF=3 topic, kill -9 of the lead
     }
   };
   t.deepEqual(await readAll(leader), acked, 'the leader serves every acknowledged record');
+  // Topic describe on a broker that does not lead the partition shows the leader's high watermark.
+  const follower = ids.find((id) => id !== leader)!;
+  const described = await clients.request(address(follower), 'controller.describe-topics', { topics: ['orders'] });
+  t.is(described.topics[0]!.partitions[0]!.highWatermark, acked.length);
 
   const killedAt = Date.now();
   procs.get(leader)!.child.kill('SIGKILL');
