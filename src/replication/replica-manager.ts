@@ -17,6 +17,8 @@ import { emptyImage, isBrokerActive } from '../controller/image.js';
 import { topicMinIsr } from '../controller/topic-config.js';
 import {
   fetchPurgatoryMax,
+  fetchResponseOverheadBytes,
+  frameBytesMax,
   isrCheckIntervalMsMax,
   producePurgatoryMax,
   replicaFetchBackoffMsDefault,
@@ -391,7 +393,8 @@ export class ReplicaManager {
 
   private async readFetch(request: FetchRequest, firstPass: boolean): Promise<{ response: FetchResponse; bytes: number; errors: boolean; involved: PartitionReplica[] }> {
     const isFollower = request.replicaId >= 0;
-    let budget = request.maxBytes;
+    // The response must fit one frame with its envelope: the byte budget stays a little under the frame limit.
+    let budget = Math.min(request.maxBytes, frameBytesMax - fetchResponseOverheadBytes);
     let bytes = 0;
     let errors = false;
     const involved: PartitionReplica[] = [];
