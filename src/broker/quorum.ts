@@ -14,9 +14,15 @@ import { DiskQuorumStateStore } from '../raft/disk-quorum-store.js';
 import { createRaftTransport, type RaftTransport } from '../raft/transport.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../raft/node.js';
 import { randomHex, type Runtime } from '../runtime/index.js';
-import type { HandlerTable, WireApis } from '../wire/index.js';
+import { noResponse, type HandlerTable, type WireApis } from '../wire/index.js';
 import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.js';
 import { every } from '../runtime/clock.js';
+import { ReplicaManager, dataHandlers } from '../replication/index.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { RaftlineError } from '../wire/errors.js';
+import type { ControllerApi, ControllerApis } from '../wire/controller.js';
+import type { RequestIn, ResponseOut } from '../wire/api.js';
+import { createPeerClients, type PeerClients } from './peer-clients.js';
 
 export interface NodeQuorum {
   readonly raft: RaftNode;
@@ -24,7 +30,10 @@ export interface NodeQuorum {
   readonly follower: MetadataFollower;
   readonly controller: QuorumController | undefined;
   readonly lifecycle: BrokerLifecycle | undefined;
-  /** The controller api family as this node serves it (the controller's on voters; reads and forwarding on brokers). */
+  /** The broker's partition replicas (brokers only). */
+  readonly replication: ReplicaManager | undefined;
+  /** The controller api family as this node serves it (the controller's on voters; reads and forwarding on brokers),
+   * and on brokers the data family. */
   readonly handlers: HandlerTable<WireApis>;
   /** Joined: a leader is known, and a broker is registered and unfenced. */
   joined(): boolean;
@@ -153,6 +162,87 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       })
     : undefined;
 
+  // The data plane (brokers): partition replicas driven by every committed image, follower fetches over RPC clients
+  // to the leaders' registered endpoints, ISR changes and producer-id blocks through the controller channel.
+  let replication: ReplicaManager | undefined;
+  let stopReplicationChecks: (() => void) | undefined;
+  let dataPeers: PeerClients | undefined;
+  if (lifecycle !== undefined && channel !== undefined) {
+    const brokerChannel = channel;
+    const brokerLifecycle = lifecycle;
+    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> => {
+      const leaderId = follower.leadership().leaderId;
+      if (leaderId === null) return Promise.reject(new RaftlineError('NOT_CONTROLLER', 'no active controller known'));
+      return brokerChannel.send(leaderId, api, body, Math.min(config.requestTimeoutMs, 5_000));
+    };
+    const peerClients = createPeerClients({
+      network,
+      clock,
+      log: logger,
+      addressOf: (brokerId) => {
+        const endpoint = follower.image().brokers.get(brokerId)?.endpoints[0];
+        return endpoint === undefined ? undefined : `${endpoint.host}:${endpoint.port}`;
+      },
+    });
+    dataPeers = peerClients;
+    const unlimited = (v: number): number => (v < 0 ? Number.POSITIVE_INFINITY : v);
+    const logConfig: Partial<LogConfig> = {
+      segmentBytes: config.segmentBytes,
+      segmentMs: config.segmentMs,
+      retentionMs: unlimited(config.retentionMs),
+      retentionBytes: unlimited(config.retentionBytes),
+      flushIntervalMessages: config.flushIntervalMessages,
+      flushIntervalMs: unlimited(config.flushIntervalMs),
+      maxMessageBytes: config.messageMaxBytes,
+    };
+    const manager = new ReplicaManager({
+      brokerId: config.nodeId,
+      clusterId: config.clusterId,
+      clock,
+      disk,
+      logger: runtime.log,
+      settings: { lagTimeMaxMs: config.replicaLagTimeMaxMs, fetchWaitMaxMs: config.replicaFetchWaitMaxMs, requestTimeoutMs: config.requestTimeoutMs },
+      staticConfigs,
+      logConfig,
+      controller: {
+        alterPartition: (proposal) =>
+          toController('controller.alter-partition', {
+            brokerId: config.nodeId,
+            brokerEpoch: brokerLifecycle.status().brokerEpoch,
+            topicId: proposal.topicId,
+            partitionId: proposal.partitionId,
+            leaderEpoch: proposal.leaderEpoch,
+            partitionEpoch: proposal.partitionEpoch,
+            newIsr: [...proposal.newIsr],
+          }),
+        allocateProducerIds: () => toController('controller.allocate-producer-ids', { brokerId: config.nodeId, brokerEpoch: brokerLifecycle.status().brokerEpoch }),
+      },
+      send: (leaderId, request, timeoutMs) => peerClients.request(leaderId, 'data.fetch', request, timeoutMs),
+      controllerId: () => follower.leadership().leaderId,
+    });
+    replication = manager;
+    // A restarting broker replays old metadata first: images in which it still leads partitions it lost long ago. It
+    // must not act on those (it could acknowledge writes in a stale epoch), so images are applied only once the
+    // controller has unfenced it, which it does when the broker's replay reached its new registration (KIP-631).
+    let caughtUp = false;
+    const applyLatest = (): void => {
+      if (!caughtUp && brokerLifecycle.status().fenced) return;
+      caughtUp = true;
+      void manager.applyImage(follower.image());
+    };
+    follower.subscribe((event) => {
+      if (event.type === 'committed') applyLatest();
+    });
+    const stopCatchUpCheck = every(clock, 100, () => {
+      if (caughtUp) return;
+      applyLatest();
+    });
+    stopReplicationChecks = stopCatchUpCheck;
+  }
+  const allHandlers = (replication === undefined || dataPeers === undefined
+    ? handlers
+    : { ...handlers, ...dataHandlers(replication, logger), 'controller.describe-topics': describeWithHighWatermarks(handlers, replication, dataPeers) }) as HandlerTable<WireApis>;
+
   // KIP-630: once enough committed entries follow the last snapshot, snapshot the image and drop the log before it, so
   // the metadata log (held in memory past its snapshot) stays bounded. One snapshot at a time.
   let snapshotting = false;
@@ -178,7 +268,8 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     follower,
     controller,
     lifecycle,
-    handlers,
+    replication,
+    handlers: allHandlers,
     joined: () => follower.leadership().leaderId !== null && (lifecycle === undefined || !lifecycle.status().fenced),
     close() {
       closing ??= (async () => {
@@ -188,6 +279,10 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
           await Promise.race([lifecycle.shutdown(), new Promise<void>((resolve) => clock.setTimeout(resolve, Math.max(500, config.shutdownTimeoutMs / 2)))]);
           lifecycle.halt();
         }
+        // Replicas stop after the controlled shutdown moved their leaderships away; parked requests are answered.
+        stopReplicationChecks?.();
+        await replication?.close();
+        dataPeers?.close();
         raft.resign();
         // Give the EndQuorumEpoch a moment to leave before the connections close.
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 50));
@@ -200,5 +295,57 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       })();
       return closing;
     },
+  };
+}
+
+type DescribeTopicsHandler = NonNullable<HandlerTable<WireApis>['controller.describe-topics']>;
+
+/**
+ * Topic describe on a broker: the image's answer, plus each partition's high watermark, which only its leader knows.
+ * This broker answers for the partitions it leads and asks every other leader once (data.list-offsets, latest) with a
+ * short timeout; a leader that does not answer leaves its partitions without one.
+ */
+function describeWithHighWatermarks(handlers: HandlerTable<WireApis>, replication: ReplicaManager, peers: PeerClients): DescribeTopicsHandler {
+  const inner = handlers['controller.describe-topics'];
+  if (inner === undefined) throw new Error('quorum: no describe-topics handler to extend');
+  return async (body, context) => {
+    const answer = await inner(body, context);
+    if (answer === noResponse) return answer;
+    const byLeader = new Map<number, Map<string, number[]>>();
+    for (const topic of answer.topics) {
+      for (const p of topic.partitions) {
+        if (p.leader < 0) continue;
+        const own = p.leader === replication.brokerId ? replication.replica(topic.name, p.partitionId) : undefined;
+        if (own !== undefined && own.currentRole === 'leader') {
+          p.highWatermark = own.highWatermark;
+          continue;
+        }
+        const topics = byLeader.get(p.leader) ?? new Map<string, number[]>();
+        topics.set(topic.name, [...(topics.get(topic.name) ?? []), p.partitionId]);
+        byLeader.set(p.leader, topics);
+      }
+    }
+    await Promise.all(
+      [...byLeader].map(async ([leaderId, topics]) => {
+        try {
+          const res = await peers.request(
+            leaderId,
+            'data.list-offsets',
+            { topics: [...topics].map(([name, ids]) => ({ name, partitions: ids.map((partitionId) => ({ partitionId, timestamp: -1 })) })) },
+            1_000,
+          );
+          for (const t of res.topics) {
+            const described = answer.topics.find((d) => d.name === t.name);
+            for (const r of t.partitions) {
+              const p = described?.partitions.find((d) => d.partitionId === r.partitionId);
+              if (p !== undefined && r.error === null && r.offset >= 0) p.highWatermark = r.offset;
+            }
+          }
+        } catch {
+          // The leader is unreachable right now: describe still answers, without its high watermarks.
+        }
+      }),
+    );
+    return answer;
   };
 }
