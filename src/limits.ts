@@ -190,3 +190,21 @@ export const dataPartitionsPerRequestMax = 10_000;
 export const dataFetchWaitMsMax = 60_000;
 /** Longest time an acks=all produce may wait for replication (request.timeout.ms is capped here). */
 export const dataProduceTimeoutMsMax = 300_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clients (src/client/)
+
+/** Largest buffer.memory a producer may be given: unacknowledged record bytes it holds. */
+export const producerBufferBytesMax = 1024 * MiB;
+/** Produce requests outstanding to one broker with idempotence (the broker remembers 5 batches per producer). */
+export const producerInFlightPerConnectionMax = 5;
+/** Records a producer holds while it waits for the metadata of their topic (beyond this, send fails at once). */
+export const producerMetadataWaitRecordsMax = 100_000;
+/** Largest produce request a producer builds (max.request.size cap). */
+export const producerRequestBytesMax = 8 * MiB;
+/** Records one consumer poll returns at most (max.poll.records cap). */
+export const consumerPollRecordsMax = 100_000;
+/** fetch.max.bytes cap: record bytes one fetch response may carry (it must fit in one frame with its envelope). */
+export const consumerFetchBytesMax = 8 * MiB;
+/** Partitions one consumer may be assigned. */
+export const consumerAssignedPartitionsMax = 10_000;

@@ -252,6 +252,13 @@ export class RecordAccumulator<C> {
     return queue;
   }
 
+  /** Every queued batch, in no particular order (to re-stamp retried batches after a producer id change). */
+  queued(): ProducerBatch<C>[] {
+    const out: ProducerBatch<C>[] = [];
+    for (const queue of this.queues.values()) out.push(...queue);
+    return out;
+  }
+
   /** While a flush is under way every batch is due regardless of linger.ms. */
   beginFlush(): void {
     this.flushes++;
