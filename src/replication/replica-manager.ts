@@ -111,6 +111,8 @@ export class ReplicaManager {
   private readonly settings: ReplicationSettings;
   private readonly log: Logger;
   private image: MetadataImage = emptyImage;
+  /** The last image fully in effect here (replicas opened and assigned): what `data.metadata` answers from. */
+  private servedImage: MetadataImage = emptyImage;
   private readonly replicas = new Map<string, PartitionReplica>();
   private readonly fetchers = new Map<number, ReplicaFetcher>();
   private applying: Promise<void> = Promise.resolve();
@@ -187,6 +189,8 @@ export class ReplicaManager {
       // from the leader's log, as Kafka's StopReplica(delete=true) does.
       await this.dropReplica(replica, true);
     }
+    // Clients are told about a partition only once this broker can serve its part in it.
+    this.servedImage = image;
   }
 
   private async openReplica(topic: string, topicId: string, partitionId: number): Promise<PartitionReplica> {
@@ -499,7 +503,7 @@ export class ReplicaManager {
 
   /** Metadata for clients, from this broker's own image: unfenced brokers' endpoints and every partition's leader. */
   metadata(request: MetadataRequest): MetadataResponse {
-    const image = this.image;
+    const image = this.servedImage;
     const brokers = [...image.brokers.values()]
       .filter((b) => !b.fenced && b.endpoints.length > 0)
       .sort((a, b) => a.brokerId - b.brokerId)
