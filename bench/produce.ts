@@ -1,6 +1,7 @@
 // Produce/consume benchmark against real broker processes on 127.0.0.1: 3 nodes (each broker and controller),
 // 1 KiB records; throughput (MB/s, records/s) of RF=1 acks=1 and RF=3 acks=all producers, a consumer reading the
-// RF=3 topic back, and the p50/p99 latency of single-record acks=all sends (one at a time). Not part of make test.
+// RF=3 topic back, and the p50/p99 latency of single-record acks=all sends (one at a time). Each phase also reports
+// how many CPU cores the client and each broker kept busy, to tell where the time goes. Not part of make test.
 //
 //   node --import tsx bench/produce.ts [--records 100000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -56,6 +57,28 @@ async function startCluster(dataRoot: string): Promise<Node[]> {
     }
   }
   return out;
+}
+
+/** CPU seconds (user + system) of a process so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs a phase and reports where its CPU time went: this client process and each broker. */
+async function measured<T extends { seconds: number }>(cluster: Node[], phase: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> {
+  const client0 = process.cpuUsage();
+  const brokers0 = cluster.map((n) => cpuSeconds(n.child.pid));
+  const result = await phase();
+  const client = process.cpuUsage(client0);
+  const cpu: Record<string, number> = { client: (client.user + client.system) / 1e6 };
+  cluster.forEach((n, i) => (cpu[`broker${n.id}`] = cpuSeconds(n.child.pid) - brokers0[i]!));
+  for (const k of Object.keys(cpu)) cpu[k] = Math.round((cpu[k]! / result.seconds) * 100) / 100;
+  return { ...result, cpu };
 }
 
 async function stopCluster(cluster: Node[]): Promise<void> {
@@ -152,9 +175,9 @@ async function main(): Promise<void> {
   try {
     await createTopic(bootstrap[0]!, 'bench-rf1', 1, {});
     await createTopic(bootstrap[0]!, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
-    const rf1 = await produceThroughput(bootstrap, 'bench-rf1', 1);
-    const rf3 = await produceThroughput(bootstrap, 'bench-rf3', 'all');
-    const read = await consumeThroughput(bootstrap, 'bench-rf3', records + 1);
+    const rf1 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1));
+    const rf3 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all'));
+    const read = await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1));
     const lat = await latency(bootstrap, 'bench-rf3');
     const result = {
       machine: { cpus: os.cpus().length, node: process.version },
@@ -167,11 +190,13 @@ async function main(): Promise<void> {
       'latency-acksall-single': lat,
     };
     const f = (n: number): string => n.toFixed(1);
+    const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
     process.stdout.write(
       [
         `produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s)`,
         `produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s)   target >= 100 MB/s`,
         `consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s   target >= 400 MB/s`,
+        `CPU cores busy (user+sys per wall second): RF=1 [${cores(rf1.cpu)}]; RF=3 [${cores(rf3.cpu)}]; consume [${cores(read.cpu)}]`,
         `single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`,
         JSON.stringify(result),
       ].join('\n') + '\n',
