@@ -87,15 +87,18 @@ async function stopCluster(cluster: Node[]): Promise<void> {
   for (const n of cluster) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
 }
 
-async function createTopic(address: string, name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
+async function createTopic(addresses: string[], name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
   const network = createRealNetwork({ log: silentLogger });
-  for (let attempt = 0; ; attempt++) {
+  let lastError: unknown;
+  // Only the active controller takes the write; try each node in turn (a voter that is not active says NOT_CONTROLLER).
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const address = addresses[attempt % addresses.length]!;
     const rpc = new RpcClient(network.connect(address, {}), { registry: wireRegistry, clock: realClock, timeoutMsDefault: 10_000 });
     try {
       const res = await rpc.request('controller.create-topics', { topics: [{ name, numPartitions: partitions, replicationFactor, configs }] });
       const err = res.topics[0]?.error;
       if (err && err.code !== 'TOPIC_ALREADY_EXISTS') throw new Error(`create ${name}: ${err.code}: ${err.message}`);
-      // Wait until every partition has a leader in the broker's metadata.
+      // Wait until every partition has a leader and a full ISR in the brokers' metadata.
       for (let i = 0; i < 100; i++) {
         const meta = await rpc.request('data.metadata', { topics: [name] });
         const t = meta.topics[0];
@@ -104,15 +107,16 @@ async function createTopic(address: string, name: string, replicationFactor: num
       }
       throw new Error(`topic ${name} has no leaders after 10 s`);
     } catch (err) {
-      if (attempt >= 20) throw err;
-      await sleep(250);
+      lastError = err;
+      await sleep(100);
     } finally {
       rpc.close();
     }
   }
+  throw lastError;
 }
 
-async function produceThroughput(bootstrap: string[], topic: string, acks: 'all' | 1): Promise<{ mbPerS: number; recordsPerS: number; seconds: number }> {
+async function produceThroughput(bootstrap: string[], topic: string, acks: 'all' | 1): Promise<{ mbPerS: number; recordsPerS: number; seconds: number; requests: number; retries: number }> {
   const producer = createProducer({ bootstrap, acks, lingerMs: 5, batchSizeBytes: 256 * 1024, bufferBytes: 256 * 1024 * 1024, log: createLogger({ nodeId: 'bench', level: 'warn', destination: process.stderr }) });
   const value = Buffer.alloc(recordBytes, 0x61);
   // Warm up: metadata, producer id, connections.
@@ -129,9 +133,10 @@ async function produceThroughput(bootstrap: string[], topic: string, acks: 'all'
   }
   await producer.flush();
   const seconds = (performance.now() - start) / 1000;
+  const { requests, retries } = producer.stats;
   await producer.close();
   if (failed > 0) throw new Error(`${failed} records failed on ${topic}`);
-  return { mbPerS: (records * recordBytes) / seconds / 1e6, recordsPerS: records / seconds, seconds };
+  return { mbPerS: (records * recordBytes) / seconds / 1e6, recordsPerS: records / seconds, seconds, requests, retries };
 }
 
 async function consumeThroughput(bootstrap: string[], topic: string, expected: number): Promise<{ mbPerS: number; recordsPerS: number; seconds: number }> {
@@ -173,8 +178,8 @@ async function main(): Promise<void> {
   const cluster = await startCluster(dataRoot);
   const bootstrap = cluster.map((n) => n.address);
   try {
-    await createTopic(bootstrap[0]!, 'bench-rf1', 1, {});
-    await createTopic(bootstrap[0]!, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
+    await createTopic(bootstrap, 'bench-rf1', 1, {});
+    await createTopic(bootstrap, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
     const rf1 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1));
     const rf3 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all'));
     const read = await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1));
@@ -193,8 +198,8 @@ async function main(): Promise<void> {
     const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
     process.stdout.write(
       [
-        `produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s)`,
-        `produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s)   target >= 100 MB/s`,
+        `produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s, ${rf1.requests} requests, ${rf1.retries} retries)`,
+        `produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s, ${rf3.requests} requests, ${rf3.retries} retries)   target >= 100 MB/s`,
         `consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s   target >= 400 MB/s`,
         `CPU cores busy (user+sys per wall second): RF=1 [${cores(rf1.cpu)}]; RF=3 [${cores(rf3.cpu)}]; consume [${cores(read.cpu)}]`,
         `single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`,
