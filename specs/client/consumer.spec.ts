@@ -115,4 +115,9 @@ test('consumer: OFFSET_OUT_OF_RANGE resets to earliest, or throws OffsetOutOfRan
   strict.seek(tp, 100);
   const err = await t.throwsAsync(pollUntil(strict, 1));
   t.true(err instanceof OffsetOutOfRangeError, String(err));
+  // With none and no position at all, there is nothing to start from either (Kafka's NoOffsetForPartition).
+  const unplaced = consumerFor(t, cluster, { autoOffsetReset: 'none' });
+  unplaced.assign([tp]);
+  await t.throwsAsync(unplaced.position(tp), { instanceOf: OffsetOutOfRangeError });
+  await t.throwsAsync(unplaced.poll(100), { instanceOf: OffsetOutOfRangeError });
 });

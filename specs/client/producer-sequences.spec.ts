@@ -1,7 +1,8 @@
-// Idempotence bookkeeping and the producer on a manual clock: sequences wrap like Kafka's int32, at most 5 batches
+// Idempotence bookkeeping, the producer on a manual clock and its lifecycle actor: sequences wrap like Kafka's int32, at most 5 batches
 // per partition in flight, "next expected" tells a retriable out-of-order answer from a broken sequence; and with
 // the runtime ports alone (a manual Clock, a seeded Random, an in-memory ClientChannel) linger.ms, retry back-off
-// and delivery.timeout.ms happen exactly when virtual time says — what lets the simulator run the real Producer.
+// and delivery.timeout.ms happen exactly when virtual time says — what lets the simulator run the real Producer; a
+// failed bootstrap backs off (connecting → backingOff → connecting) and PRODUCER_FENCED parks the producer in failed.
 import test from 'ava';
 import { ProducerSequences, incrementSequence, sequenceAfter } from '../../src/client/producer-sequences.js';
 import { Producer } from '../../src/client/producer.js';
@@ -122,4 +123,39 @@ test('producer on ports: retries back off exponentially, then delivery.timeout.m
   expected.forEach((base, i) => t.true(gaps[i]! >= base * 0.8 - 10 && gaps[i]! <= base * 1.2 + 10, `gap ${i}: ${gaps[i]} vs ${base}`));
   t.true(mem.log.every((e) => e.baseSequence === 0), 'every retry resends the same sequence');
   t.true(mem.log[mem.log.length - 1]!.atMs < 3_000);
+});
+
+test('producer lifecycle: a failed bootstrap backs off and tries again; PRODUCER_FENCED parks the producer in failed', async (t) => {
+  const clock = createManualClock();
+  const mem = memoryChannel([null, 'PRODUCER_FENCED']);
+  mem.bindClock(clock);
+  let initCalls = 0;
+  const initAt: number[] = [];
+  const realInit = mem.channel.initProducerId;
+  mem.channel.initProducerId = async () => {
+    initCalls++;
+    initAt.push(clock.monotonicMs());
+    if (initCalls <= 2) throw new RaftlineError('NETWORK_EXCEPTION', 'no broker yet');
+    return realInit();
+  };
+  const producer = new Producer({ lingerMs: 0, retryBackoffMs: 100, retryBackoffMaxMs: 1_000 }, { channel: mem.channel, clock, random: createSeededRandom(3), log: silentLogger });
+  const first = producer.send({ topic: 't', value: 'waits for the producer id' });
+  await settle();
+  t.is(producer.lifecycle, 'connecting');
+  for (let i = 0; i < 100 && producer.lifecycle !== 'ready'; i++) {
+    clock.advance(10);
+    await settle();
+  }
+  t.is(producer.lifecycle, 'ready');
+  t.is(initCalls, 3, 'two failed bootstraps, then a producer id');
+  t.true(initAt[1]! - initAt[0]! >= 80 && initAt[2]! - initAt[1]! >= 160, `backed off between attempts: ${initAt.join(', ')}`);
+  t.like(await first, { offset: 0 });
+  const fenced = producer.send({ topic: 't', value: 'fenced' });
+  const err = await t.throwsAsync(fenced);
+  t.true(err instanceof RaftlineError && err.code === 'PRODUCER_FENCED');
+  await settle();
+  t.is(producer.lifecycle, 'failed');
+  await t.throwsAsync(producer.send({ topic: 't', value: 'refused' }), { instanceOf: RaftlineError });
+  await producer.close();
+  t.is(producer.lifecycle, 'closed');
 });

@@ -189,7 +189,11 @@ export class Consumer {
     const s = this.state(tp, 'position');
     const deadline = this.clock.monotonicMs() + timeoutMs;
     while (s.position === null || s.resetTo !== null) {
-      if (s.resetTo === null && s.position === null) s.resetTo = this.defaultReset();
+      if (s.resetTo === null && s.position === null) {
+        // Kafka's NoOffsetForPartitionException: no position, and no policy to pick one.
+        if (this.autoOffsetReset === 'none') throw new OffsetOutOfRangeError([{ ...tp, offset: -1 }]);
+        s.resetTo = this.autoOffsetReset;
+      }
       await this.resetPositions();
       if (s.position !== null && s.resetTo === null) break;
       if (this.clock.monotonicMs() >= deadline) throw new RaftlineError('REQUEST_TIMED_OUT', `position of ${tp.topic}-${tp.partition} not known within ${timeoutMs} ms`);
@@ -411,11 +415,6 @@ export class Consumer {
   }
 
   // ------------------------------------------------------------------------------------------ resets
-
-  private defaultReset(): 'earliest' | 'latest' {
-    if (this.autoOffsetReset === 'none') return 'earliest';
-    return this.autoOffsetReset;
-  }
 
   private requestReset(tps: readonly TopicPartition[] | undefined, to: 'earliest' | 'latest', what: string): void {
     const states = tps === undefined ? [...this.partitions.values()] : tps.map((tp) => this.state(tp, what));
