@@ -205,6 +205,10 @@ export const replicaFetchResponseBytesDefault = 10 * 1024 * 1024;
 export const replicaFetchBackoffMsDefault = 100;
 /** How often a leader looks for ISR members to shrink and retries a failed AlterPartition. */
 export const isrCheckIntervalMsMax = 1_000;
+/** How often a replica's log runs its maintenance (time-based flush, retention, compaction, recovery checkpoint). */
+export const replicaLogMaintenanceMs = 30_000;
+/** Bytes a fetch response keeps free under frameBytesMax for its envelope and per-partition fields. */
+export const fetchResponseOverheadBytes = 1024 * 1024;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Clients (src/client/)

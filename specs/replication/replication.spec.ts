@@ -2,6 +2,9 @@
 // through the wire codec, virtual time. High watermark, acks, ISR shrink and expand, min.insync.replicas, KIP-320
 // truncation, idempotent producers, consumer fetch and list-offsets.
 import test from 'ava';
+import { dataHandlers } from '../../src/replication/handlers.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { noResponse } from '../../src/wire/server.js';
 import { ReplicationCluster, batch, idempotentBatch } from './harness.js';
 
 test('replication: acks=all is answered once every ISR member has the batch, and followers learn the high watermark', async (t) => {
@@ -190,5 +193,41 @@ test('replication: a corrupt batch is refused with CORRUPT_MESSAGE and nothing i
   const answer = await c.produce(1, 't', bytes, 1);
   t.is(answer.error?.code, 'CORRUPT_MESSAGE');
   t.is(c.manager(1).replica('t', 0)!.logEndOffset, 0);
+  await c.close();
+});
+
+test('replication: through the data handlers, an acks=0 produce is written and answered with no response at all', async (t) => {
+  const c = new ReplicationCluster();
+  await c.createTopic('t', [[1, 2, 3]]);
+  const handlers = dataHandlers(c.manager(1), silentLogger);
+  const context = {} as Parameters<NonNullable<typeof handlers['data.produce']>>[1];
+  const answer = await c.await(Promise.resolve(handlers['data.produce']!({ acks: 0, timeoutMs: 100, topics: [{ name: 't', partitions: [{ partitionId: 0, records: batch(['quiet']) }] }] }, context)));
+  t.is(answer, noResponse);
+  t.is(c.manager(1).replica('t', 0)!.logEndOffset, 1);
+  const refused = await c.await(Promise.resolve(handlers['data.produce']!({ acks: 0, timeoutMs: 100, topics: [{ name: 'missing', partitions: [{ partitionId: 0, records: batch(['x']) }] }] }, context)));
+  t.is(refused, noResponse, 'errors of an acks=0 produce are not answered either');
+  const metadata = await c.await(Promise.resolve(handlers['data.metadata']!({ topics: ['t', 'missing'] }, context)));
+  if (metadata === noResponse) return t.fail('metadata must answer');
+  t.deepEqual(metadata.brokers.map((b) => b.brokerId), [1, 2, 3]);
+  t.like(metadata.topics[0]!.partitions[0], { leader: 1, isr: [1, 2, 3], offlineReplicas: [] });
+  t.is(metadata.topics[1]!.error?.code, 'UNKNOWN_TOPIC_OR_PARTITION');
+  await c.close();
+});
+
+test('replication: a broker restarted on its disk reopens its replicas and rebuilds producer state from the batch headers', async (t) => {
+  const c = new ReplicationCluster();
+  await c.createTopic('t', [[1, 2, 3]]);
+  const { producerId } = await c.await(c.manager(1).initProducerId());
+  t.is((await c.produce(1, 't', idempotentBatch(['a', 'b'], producerId, 0), -1)).baseOffset, 0);
+  t.is((await c.produce(1, 't', idempotentBatch(['c'], producerId, 2), -1)).baseOffset, 2);
+  await c.await(c.manager(1).close());
+  c.managers.delete(1);
+  const restarted = c.startBroker(1);
+  await c.runUntil(() => restarted.replica('t', 0)?.currentRole === 'leader', 1_000, 'broker 1 leads again');
+  t.is(restarted.replica('t', 0)!.logEndOffset, 3, 'the log is reopened whole');
+  t.deepEqual(restarted.replica('t', 0)!.producers.entry(producerId)?.batches.map((b) => [b.firstSequence, b.baseOffset]), [[0, 0], [2, 2]]);
+  const retry = await c.produce(1, 't', idempotentBatch(['c'], producerId, 2), -1);
+  t.is(retry.baseOffset, 2, 'a retry after the restart is still a duplicate');
+  t.is((await c.produce(1, 't', idempotentBatch(['d'], producerId, 3), -1)).baseOffset, 3);
   await c.close();
 });

@@ -13,7 +13,7 @@ import { DiskQuorumStateStore } from '../raft/disk-quorum-store.js';
 import { createRaftTransport, type RaftTransport } from '../raft/transport.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../raft/node.js';
 import { randomHex, type Runtime } from '../runtime/index.js';
-import type { HandlerTable, WireApis } from '../wire/index.js';
+import { noResponse, type HandlerTable, type WireApis } from '../wire/index.js';
 import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.js';
 import { every } from '../runtime/clock.js';
 import { ReplicaManager, dataHandlers } from '../replication/index.js';
@@ -137,6 +137,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   // The data plane (brokers): partition replicas driven by every committed image, follower fetches over RPC clients
   // to the leaders' registered endpoints, ISR changes and producer-id blocks through the controller channel.
   let replication: ReplicaManager | undefined;
+  let stopReplicationChecks: (() => void) | undefined;
   let dataPeers: PeerClients | undefined;
   if (lifecycle !== undefined && channel !== undefined) {
     const brokerChannel = channel;
@@ -192,12 +193,27 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       controllerId: () => follower.leadership().leaderId,
     });
     replication = manager;
+    // A restarting broker replays old metadata first: images in which it still leads partitions it lost long ago. It
+    // must not act on those (it could acknowledge writes in a stale epoch), so images are applied only once the
+    // controller has unfenced it, which it does when the broker's replay reached its new registration (KIP-631).
+    let caughtUp = false;
+    const applyLatest = (): void => {
+      if (!caughtUp && brokerLifecycle.status().fenced) return;
+      caughtUp = true;
+      void manager.applyImage(follower.image());
+    };
     follower.subscribe((event) => {
-      if (event.type === 'committed') void manager.applyImage(event.image);
+      if (event.type === 'committed') applyLatest();
     });
-    void manager.applyImage(follower.image());
+    const stopCatchUpCheck = every(clock, 100, () => {
+      if (caughtUp) return;
+      applyLatest();
+    });
+    stopReplicationChecks = stopCatchUpCheck;
   }
-  const allHandlers = (replication === undefined ? handlers : { ...handlers, ...dataHandlers(replication, logger) }) as HandlerTable<WireApis>;
+  const allHandlers = (replication === undefined || dataPeers === undefined
+    ? handlers
+    : { ...handlers, ...dataHandlers(replication, logger), 'controller.describe-topics': describeWithHighWatermarks(handlers, replication, dataPeers) }) as HandlerTable<WireApis>;
 
   // KIP-630: once enough committed entries follow the last snapshot, snapshot the image and drop the log before it, so
   // the metadata log (held in memory past its snapshot) stays bounded. One snapshot at a time.
@@ -236,6 +252,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
           lifecycle.halt();
         }
         // Replicas stop after the controlled shutdown moved their leaderships away; parked requests are answered.
+        stopReplicationChecks?.();
         await replication?.close();
         dataPeers?.close();
         raft.resign();
@@ -250,5 +267,57 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       })();
       return closing;
     },
+  };
+}
+
+type DescribeTopicsHandler = NonNullable<HandlerTable<WireApis>['controller.describe-topics']>;
+
+/**
+ * Topic describe on a broker: the image's answer, plus each partition's high watermark, which only its leader knows.
+ * This broker answers for the partitions it leads and asks every other leader once (data.list-offsets, latest) with a
+ * short timeout; a leader that does not answer leaves its partitions without one.
+ */
+function describeWithHighWatermarks(handlers: HandlerTable<WireApis>, replication: ReplicaManager, peers: PeerClients): DescribeTopicsHandler {
+  const inner = handlers['controller.describe-topics'];
+  if (inner === undefined) throw new Error('quorum: no describe-topics handler to extend');
+  return async (body, context) => {
+    const answer = await inner(body, context);
+    if (answer === noResponse) return answer;
+    const byLeader = new Map<number, Map<string, number[]>>();
+    for (const topic of answer.topics) {
+      for (const p of topic.partitions) {
+        if (p.leader < 0) continue;
+        const own = p.leader === replication.brokerId ? replication.replica(topic.name, p.partitionId) : undefined;
+        if (own !== undefined && own.currentRole === 'leader') {
+          p.highWatermark = own.highWatermark;
+          continue;
+        }
+        const topics = byLeader.get(p.leader) ?? new Map<string, number[]>();
+        topics.set(topic.name, [...(topics.get(topic.name) ?? []), p.partitionId]);
+        byLeader.set(p.leader, topics);
+      }
+    }
+    await Promise.all(
+      [...byLeader].map(async ([leaderId, topics]) => {
+        try {
+          const res = await peers.request(
+            leaderId,
+            'data.list-offsets',
+            { topics: [...topics].map(([name, ids]) => ({ name, partitions: ids.map((partitionId) => ({ partitionId, timestamp: -1 })) })) },
+            1_000,
+          );
+          for (const t of res.topics) {
+            const described = answer.topics.find((d) => d.name === t.name);
+            for (const r of t.partitions) {
+              const p = described?.partitions.find((d) => d.partitionId === r.partitionId);
+              if (p !== undefined && r.error === null && r.offset >= 0) p.highWatermark = r.offset;
+            }
+          }
+        } catch {
+          // The leader is unreachable right now: describe still answers, without its high watermarks.
+        }
+      }),
+    );
+    return answer;
   };
 }

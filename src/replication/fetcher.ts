@@ -64,7 +64,10 @@ export class ReplicaFetcher {
 
   add(replica: PartitionReplica): void {
     this.partitions.set(replica.key, { replica, retryAtMs: 0 });
-    this.running ??= this.run();
+    this.running ??= this.run().catch((err: unknown) => {
+      // A bug, not a network failure (those are handled in the loop): log it loudly; the manager re-creates nothing.
+      this.log.error({ err }, 'fetcher stopped by an unexpected error');
+    });
     this.wake();
   }
 

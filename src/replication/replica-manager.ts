@@ -17,11 +17,14 @@ import { emptyImage, isBrokerActive } from '../controller/image.js';
 import { topicMinIsr } from '../controller/topic-config.js';
 import {
   fetchPurgatoryMax,
+  fetchResponseOverheadBytes,
+  frameBytesMax,
   isrCheckIntervalMsMax,
   producePurgatoryMax,
   replicaFetchBackoffMsDefault,
   replicaFetchPartitionBytesDefault,
   replicaFetchResponseBytesDefault,
+  replicaLogMaintenanceMs,
   requestTimeoutMsDefault,
 } from '../limits.js';
 import type {
@@ -157,16 +160,19 @@ export class ReplicaManager {
    * the order given, one at a time; the promise settles when this one is in effect.
    */
   applyImage(image: MetadataImage): Promise<void> {
-    const run = this.applying.then(() => this.applyImageNow(image));
-    this.applying = run.catch((err: unknown) => {
-      this.log.error({ err }, 'applying a metadata image failed');
-    });
-    return run;
+    // Never rejects: a failure is logged, and the next image is applied on top of whatever did take effect.
+    this.applying = this.applying
+      .then(() => this.applyImageNow(image))
+      .catch((err: unknown) => {
+        this.log.error({ err }, 'applying a metadata image failed');
+      });
+    return this.applying;
   }
 
   private async applyImageNow(image: MetadataImage): Promise<void> {
     if (this.closed) return;
-    if (image.offset < this.image.offset) return;
+    // Older or same images change nothing (the follower may publish the same image twice).
+    if (this.image !== emptyImage && image.offset <= this.image.offset) return;
     this.image = image;
     const wanted = new Set<string>();
     for (const topic of image.topicsByName.values()) {
@@ -210,6 +216,8 @@ export class ReplicaManager {
     if (!(await disk.exists(metaPath))) await disk.writeFileAtomic(metaPath, Buffer.from(`topic_id: ${topicId}\n`, 'utf8'));
     const replica = new PartitionReplica(topic, topicId, partitionId, partitionLog, this.replicaHost, () => this.minInsyncReplicas(topic));
     await replica.rebuildProducerState();
+    // Retention, time-based flushes and compaction run on every replica, leader or follower (as in Kafka); close stops it.
+    partitionLog.startMaintenance(replicaLogMaintenanceMs);
     this.replicas.set(replica.key, replica);
     this.log.info({ partition: replica.key, logEndOffset: partitionLog.logEndOffset }, 'opened replica');
     return replica;
@@ -385,7 +393,8 @@ export class ReplicaManager {
 
   private async readFetch(request: FetchRequest, firstPass: boolean): Promise<{ response: FetchResponse; bytes: number; errors: boolean; involved: PartitionReplica[] }> {
     const isFollower = request.replicaId >= 0;
-    let budget = request.maxBytes;
+    // The response must fit one frame with its envelope: the byte budget stays a little under the frame limit.
+    let budget = Math.min(request.maxBytes, frameBytesMax - fetchResponseOverheadBytes);
     let bytes = 0;
     let errors = false;
     const involved: PartitionReplica[] = [];

@@ -205,6 +205,8 @@ export const DescribedPartition = z.object({
   isr: ReplicaList,
   elr: ReplicaList,
   lastKnownElr: ReplicaList,
+  /** The leader's high watermark, when a broker answered and could ask the leader (absent otherwise). */
+  highWatermark: z.number().int().min(0).optional(),
 });
 export type DescribedPartition = z.infer<typeof DescribedPartition>;
 

@@ -59,7 +59,7 @@ export const topicCommands: CliCommand[] = [
   },
   {
     path: ['topic', 'describe'],
-    summary: 'partitions of a topic: leader, replicas, ISR, ELR, leader epoch',
+    summary: 'partitions of a topic: leader, replicas, ISR, ELR, leader epoch, high watermark',
     flags: {},
     async run(ctx) {
       const name = topicArg(ctx.args.positionals, 'describe');
@@ -70,7 +70,7 @@ export const topicCommands: CliCommand[] = [
         const configs = Object.entries(topic.configs).map(([k, v]) => `${k}=${v}`).join(', ');
         const rows = topic.partitions.map(
           (p) =>
-            `  partition ${p.partitionId}  leader ${p.leader === -1 ? 'none (offline)' : p.leader}  epoch ${p.leaderEpoch}  replicas [${p.replicas.join(',')}]  isr [${p.isr.join(',')}]  elr [${p.elr.join(',')}]`,
+            `  partition ${p.partitionId}  leader ${p.leader === -1 ? 'none (offline)' : p.leader}  epoch ${p.leaderEpoch}  replicas [${p.replicas.join(',')}]  isr [${p.isr.join(',')}]  elr [${p.elr.join(',')}]  hw ${p.highWatermark ?? '-'}`,
         );
         return `topic ${topic.name} (id ${topic.topicId ?? '-'}, ${topic.partitions.length} partitions)${configs ? `\n  configs: ${configs}` : ''}\n${rows.join('\n')}`;
       });
