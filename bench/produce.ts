@@ -130,6 +130,8 @@ async function produceThroughput(bootstrap: string[], topic: string, acks: 'all'
     window.push(p);
     // Keep at most ~64 MiB unacknowledged: wait for the older half of the window.
     if (window.length >= 65_536) await Promise.allSettled(window.splice(0, 32_768));
+    // Yield now and then: the sender runs on this thread, so a loop that never yields would only queue records.
+    else if (i % 256 === 255) await new Promise<void>((r) => setImmediate(r));
   }
   await producer.flush();
   const seconds = (performance.now() - start) / 1000;
