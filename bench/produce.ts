@@ -158,8 +158,8 @@ async function consumeThroughput(bootstrap: string[], topic: string, expected: n
   return { mbPerS: bytes / seconds / 1e6, recordsPerS: got / seconds, seconds };
 }
 
-async function latency(bootstrap: string[], topic: string): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
-  const producer = createProducer({ bootstrap, acks: 'all', lingerMs: 0 });
+async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'all'): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
+  const producer = createProducer({ bootstrap, acks, lingerMs: 0 });
   const value = Buffer.alloc(recordBytes, 0x62);
   for (let i = 0; i < 100; i++) await producer.send({ topic, value, partition: 0 });
   const samples: number[] = [];
@@ -186,6 +186,8 @@ async function main(): Promise<void> {
     const rf3 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all'));
     const read = await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1));
     const lat = await latency(bootstrap, 'bench-rf3');
+    // The same on the RF=1 topic with acks=1: the difference is the wait for the followers.
+    const lat1 = await latency(bootstrap, 'bench-rf1', 1);
     const result = {
       machine: { cpus: os.cpus().length, node: process.version },
       records,
@@ -195,6 +197,7 @@ async function main(): Promise<void> {
       'rf3-acksall': rf3,
       'consume-rf3': read,
       'latency-acksall-single': lat,
+      'latency-acks1-rf1-single': lat1,
     };
     const f = (n: number): string => n.toFixed(1);
     const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
@@ -205,6 +208,7 @@ async function main(): Promise<void> {
         `consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s   target >= 400 MB/s`,
         `CPU cores busy (user+sys per wall second): RF=1 [${cores(rf1.cpu)}]; RF=3 [${cores(rf3.cpu)}]; consume [${cores(read.cpu)}]`,
         `single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`,
+        `single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for)`,
         JSON.stringify(result),
       ].join('\n') + '\n',
     );
