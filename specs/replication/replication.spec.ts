@@ -231,3 +231,15 @@ test('replication: a broker restarted on its disk reopens its replicas and rebui
   t.is((await c.produce(1, 't', idempotentBatch(['d'], producerId, 3), -1)).baseOffset, 3);
   await c.close();
 });
+
+test('replication: a fetch claiming to be a broker that is not a replica is refused, not served past the high watermark', async (t) => {
+  const c = new ReplicationCluster({ brokers: 4 });
+  await c.createTopic('t', [[1, 2, 3]]);
+  c.isolated.add(2);
+  c.isolated.add(3);
+  await c.produce(1, 't', batch(['unreplicated']), 1);
+  const res = await c.await(c.manager(1).fetch({ replicaId: 4, maxWaitMs: 0, minBytes: 1, maxBytes: 1 << 20, topics: [{ name: 't', partitions: [{ partitionId: 0, fetchOffset: 0, currentLeaderEpoch: -1, lastFetchedEpoch: -1, logStartOffset: 0, partitionMaxBytes: 1 << 20 }] }] }));
+  t.is(res.topics[0]!.partitions[0]!.error?.code, 'REPLICA_NOT_AVAILABLE');
+  t.is(res.topics[0]!.partitions[0]!.records.byteLength, 0);
+  await c.close();
+});

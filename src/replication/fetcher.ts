@@ -38,14 +38,8 @@ export class ReplicaFetcher {
   private readonly log: Logger;
   private stopped = false;
   private running: Promise<void> | undefined;
-  /** Settles when the loop has exited (after stop, once the fetch in flight, if any, settles). */
-  get done(): Promise<void> {
-    return this.running ?? Promise.resolve();
-  }
   private wakeUp: (() => void) | undefined;
   private wakeTimer: TimerHandle | undefined;
-  /** Fetches completed (successful or not), for specs and metrics. */
-  rounds = 0;
 
   constructor(
     readonly leaderId: number,
@@ -107,6 +101,7 @@ export class ReplicaFetcher {
       const ready = [...this.partitions.values()].filter((p) => p.retryAtMs <= now);
       if (ready.length === 0) {
         const next = Math.min(...[...this.partitions.values()].map((p) => p.retryAtMs));
+        // Nothing to fetch: sleep until a partition's back-off ends, or (with none) until `add` wakes us.
         await this.pause(Number.isFinite(next) ? Math.max(1, next - now) : 60_000);
         continue;
       }
@@ -140,13 +135,11 @@ export class ReplicaFetcher {
       try {
         response = await this.settings.send(this.leaderId, request, this.settings.waitMaxMs + this.settings.requestTimeoutMs);
       } catch (err) {
-        this.rounds++;
         if (this.stopped) break;
         this.log.debug({ err: err instanceof Error ? err.message : String(err) }, 'fetch failed; backing off');
         await this.pause(this.settings.backoffMs);
         continue;
       }
-      this.rounds++;
       if (this.stopped) break;
       await Promise.all(
         response.topics.flatMap((topic) =>

@@ -414,6 +414,10 @@ export class ReplicaManager {
           replica.checkLeaderEpoch(p.currentLeaderEpoch);
           involved.push(replica);
           if (isFollower) {
+            if (!replica.replicas.includes(request.replicaId)) {
+              // Only assigned replicas may read past the high watermark.
+              throw new RaftlineError('REPLICA_NOT_AVAILABLE', `broker ${request.replicaId} is not a replica of ${replica.key}`);
+            }
             const diverging = replica.divergence(p.lastFetchedEpoch, p.fetchOffset);
             if (diverging !== undefined) {
               partitions.push({ ...this.partitionHeader(replica, p.partitionId), divergingEpoch: diverging, records: new Uint8Array(0) });

@@ -131,6 +131,9 @@ export class PartitionReplica {
   get isr(): readonly number[] {
     return this.assignment.isr;
   }
+  get replicas(): readonly number[] {
+    return this.assignment.replicas;
+  }
   /** Leader only: the log end offset when this leadership began. */
   get leaderEpochStartOffset(): number {
     return this.epochStartOffset;
