@@ -88,6 +88,9 @@ const leaderEpochFile = 'leader-epoch-checkpoint';
 const segmentLogPattern = /^(\d{20})\.log$/;
 const segmentIndexPattern = /^(\d{20})\.(index|timeindex)$/;
 
+/** Settles the lock's tail whatever the operation's outcome (which its caller sees through its own promise). */
+const settled = (): void => {};
+
 function invariant(cond: boolean, message: string): asserts cond {
   if (!cond) throw new Error(`partition log invariant: ${message}`);
 }
@@ -188,10 +191,7 @@ export class PartitionLog {
       if (this.closed) throw new RaftlineError('KAFKA_STORAGE_ERROR', `log ${this.dir} is closed`);
       return fn();
     });
-    this.lockTail = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.lockTail = run.then(settled, settled);
     return run;
   }
 
@@ -322,38 +322,21 @@ export class PartitionLog {
     found: ReadonlyArray<{ header: BatchHeader; position: number }>,
     verify: (() => void) | undefined,
   ): Promise<AppendResult> {
-    let groupStart = 0;
-    let group: BatchInfo[] = [];
-    let groupBytes = 0;
-    const writeGroup = async (): Promise<void> => {
-      if (group.length === 0) return;
-      await this.active().append(bytes.subarray(groupStart, groupStart + groupBytes), group);
-      groupStart += groupBytes;
-      group = [];
-      groupBytes = 0;
-    };
     try {
       if (verify !== undefined && !this.rollsWithin(infos)) {
         // The common case: one write to the active segment, its CRC check running while the bytes are copied.
         await this.active().append(bytes, infos, verify);
       } else {
         verify?.();
-        for (const info of infos) {
-          if (this.shouldRoll(this.active(), groupBytes, info)) {
-            await writeGroup();
-            await this.roll(info.baseOffset);
-          }
-          group.push(info);
-          groupBytes += info.sizeBytes;
-        }
-        await writeGroup();
+        await this.writeGroups(bytes, infos);
       }
     } catch (err) {
       // Whatever reached the file past the valid size was cut back by the segment; forget epochs that never landed.
       if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.saveEpochs().catch(() => undefined);
       throw err;
     }
-    const records = found.reduce((n, f) => n + f.header.recordCount, 0);
+    let records = 0;
+    for (const f of found) records += f.header.recordCount;
     invariant(this.logEndOffset === infos[infos.length - 1]!.lastOffset + 1, 'log end offset follows the last batch');
     this.unflushedRecords += records;
     this.firstUnflushedMs ??= this.clock.now();
@@ -371,6 +354,29 @@ export class PartitionLog {
       bytes: bytes.length,
       logEndOffset: this.logEndOffset,
     };
+  }
+
+  /** Writes `infos` (validated, CRCs checked) in runs that each fit the active segment, rolling between runs. */
+  private async writeGroups(bytes: Uint8Array, infos: readonly BatchInfo[]): Promise<void> {
+    let groupStart = 0;
+    let group: BatchInfo[] = [];
+    let groupBytes = 0;
+    const writeGroup = async (): Promise<void> => {
+      if (group.length === 0) return;
+      await this.active().append(bytes.subarray(groupStart, groupStart + groupBytes), group);
+      groupStart += groupBytes;
+      group = [];
+      groupBytes = 0;
+    };
+    for (const info of infos) {
+      if (this.shouldRoll(this.active(), groupBytes, info)) {
+        await writeGroup();
+        await this.roll(info.baseOffset);
+      }
+      group.push(info);
+      groupBytes += info.sizeBytes;
+    }
+    await writeGroup();
   }
 
   /** Closes the active segment (synced, indexes saved) and starts a new one at `baseOffset`. */
