@@ -35,6 +35,28 @@ test('storage: a batch refused on its CRC leaves the segment file byte for byte 
   t.deepEqual(await readAll(log), [[0, 'a-0'], [1, 'a-1'], [2, 'b-0'], [3, 'c-0']]);
 });
 
+test('storage: a refused batch that would start a new epoch or roll the segment is refused before anything is written', async (t) => {
+  const disk = newDisk('crc-roll');
+  // The segment holds the first batch and little more, so the next 8-record batch rolls it.
+  const log = await open(disk, new ManualClock(), { segmentBytes: batch('a', 3).length + 20 });
+  await log.appendAsLeader(batch('a', 3), 0);
+  const files = disk.paths();
+  const before = Buffer.from(disk.peek(segmentPath));
+  // A new leader epoch: its checkpoint is fsynced before the batch is written, so the CRC is checked first.
+  const newEpoch = await t.throwsAsync(log.appendAsLeader(badCrc('e', 1), 1), { instanceOf: RaftlineError });
+  t.is(newEpoch?.code, 'CORRUPT_MESSAGE');
+  t.deepEqual(log.epochEntries, [{ epoch: 0, startOffset: 0 }]);
+  // A batch that does not fit the active segment: the roll fsyncs the old one, so the CRC is checked first.
+  const rolling = await t.throwsAsync(log.appendAsLeader(badCrc('r', 8), 0), { instanceOf: RaftlineError });
+  t.is(rolling?.code, 'CORRUPT_MESSAGE');
+  t.is(log.segmentCount, 1);
+  t.deepEqual(disk.paths(), files);
+  t.deepEqual(Buffer.from(disk.peek(segmentPath)), before);
+  await log.appendAsLeader(batch('b', 8), 1);
+  t.is(log.segmentCount, 2);
+  t.deepEqual((await readAll(log)).map(([o]) => o), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+});
+
 test('storage: a crash that undoes the cut-back of a refused batch recovers without it', async (t) => {
   let refusedBytesSurvived = 0;
   for (let seed = 0; seed < 40; seed++) {
