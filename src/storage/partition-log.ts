@@ -23,7 +23,8 @@ import {
   batchesIn,
   decodeRecords,
   readBatchHeader,
-  validateBatches,
+  scanBatches,
+  verifyBatchCrcs,
   type BatchBounds,
   type BatchHeader,
 } from './record-batch.js';
@@ -86,6 +87,9 @@ const logStartOffsetFile = 'log-start-offset-checkpoint';
 const leaderEpochFile = 'leader-epoch-checkpoint';
 const segmentLogPattern = /^(\d{20})\.log$/;
 const segmentIndexPattern = /^(\d{20})\.(index|timeindex)$/;
+
+/** Settles the lock's tail whatever the operation's outcome (which its caller sees through its own promise). */
+const settled = (): void => {};
 
 function invariant(cond: boolean, message: string): asserts cond {
   if (!cond) throw new Error(`partition log invariant: ${message}`);
@@ -187,10 +191,7 @@ export class PartitionLog {
       if (this.closed) throw new RaftlineError('KAFKA_STORAGE_ERROR', `log ${this.dir} is closed`);
       return fn();
     });
-    this.lockTail = run.then(
-      () => undefined,
-      () => undefined,
-    );
+    this.lockTail = run.then(settled, settled);
     return run;
   }
 
@@ -209,12 +210,13 @@ export class PartitionLog {
   /**
    * Appends one or more producer batches as the leader: validates each (CRC, length, magic, max.message.bytes),
    * assigns offsets from the log end and stamps `leaderEpoch` into the headers — in place, so the log takes ownership
-   * of `bytes` — and writes them. On any refusal nothing is written.
+   * of `bytes` — and writes them. On any refusal the log is unchanged. The CRCs are checked while the bytes are
+   * being written (see writeBatches), after every other check.
    */
   appendAsLeader(bytes: Uint8Array, leaderEpoch: number): Promise<AppendResult> {
     return this.exclusive(async () => {
       this.checkWritable();
-      const found = validateBatches(bytes, this.config.maxMessageBytes);
+      const found = scanBatches(bytes, this.config.maxMessageBytes);
       const latest = this.epochs.latest();
       if (latest && leaderEpoch < latest.epoch) {
         throw new RaftlineError('FENCED_LEADER_EPOCH', `append with epoch ${leaderEpoch} after epoch ${latest.epoch}`);
@@ -224,26 +226,35 @@ export class PartitionLog {
           throw new RaftlineError('CORRUPT_MESSAGE', `producer batch has ${header.recordCount} records but last offset delta ${header.lastOffsetDelta}`);
         }
       }
+      const verify = (): void => verifyBatchCrcs(bytes, found);
+      const epochChanges = latest === undefined || leaderEpoch !== latest.epoch;
+      // A new epoch is saved (fsynced) before its first batch is written: the CRCs must hold before that.
+      if (epochChanges) verify();
       const infos: BatchInfo[] = [];
       let next = this.logEndOffset;
       for (const { header, position } of found) {
+        // Outside the CRC's range, so it does not race with the CRC check of writeBatches.
         assignOffsetAndEpoch(bytes, position, next, leaderEpoch);
         infos.push({ baseOffset: next, lastOffset: next + header.lastOffsetDelta, maxTimestamp: header.maxTimestamp, sizeBytes: header.sizeBytes, partitionLeaderEpoch: leaderEpoch });
         next += header.lastOffsetDelta + 1;
       }
-      if (this.epochs.assign(leaderEpoch, this.logEndOffset)) await this.saveEpochs();
-      return this.writeBatches(bytes, infos, found);
+      if (epochChanges) {
+        invariant(this.epochs.assign(leaderEpoch, this.logEndOffset), `epoch ${leaderEpoch} is new to the cache`);
+        await this.saveEpochs();
+        return this.writeBatches(bytes, infos, found, undefined);
+      }
+      return this.writeBatches(bytes, infos, found, verify);
     });
   }
 
   /**
    * Appends batches fetched from the leader, keeping their offsets and epochs. The first batch must start at or
-   * after the log end offset (a follower truncates first when its log diverged).
+   * after the log end offset (a follower truncates first when its log diverged). Validated like a leader's append.
    */
   appendAsFollower(bytes: Uint8Array): Promise<AppendResult> {
     return this.exclusive(async () => {
       this.checkWritable();
-      const found = validateBatches(bytes, batchBytesMax);
+      const found = scanBatches(bytes, batchBytesMax);
       let expected = this.logEndOffset;
       for (const { header } of found) {
         if (header.baseOffset < expected) {
@@ -258,16 +269,35 @@ export class PartitionLog {
         sizeBytes: header.sizeBytes,
         partitionLeaderEpoch: header.partitionLeaderEpoch,
       }));
-      let changed = false;
-      for (const { header } of found) {
-        const latest = this.epochs.latest();
-        if (header.partitionLeaderEpoch >= 0 && (!latest || header.partitionLeaderEpoch > latest.epoch)) {
-          changed = this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset) || changed;
+      const verify = (): void => verifyBatchCrcs(bytes, found);
+      const latestEpoch = this.epochs.latest()?.epoch ?? -1;
+      if (found.some(({ header }) => header.partitionLeaderEpoch >= 0 && header.partitionLeaderEpoch > latestEpoch)) {
+        // New epochs are saved (fsynced) before their batches are written: the CRCs must hold before that.
+        verify();
+        let changed = false;
+        for (const { header } of found) {
+          const latest = this.epochs.latest();
+          if (header.partitionLeaderEpoch >= 0 && (!latest || header.partitionLeaderEpoch > latest.epoch)) {
+            changed = this.epochs.assign(header.partitionLeaderEpoch, header.baseOffset) || changed;
+          }
         }
+        invariant(changed, 'a follower batch with a newer epoch changes the epoch cache');
+        await this.saveEpochs();
+        return this.writeBatches(bytes, infos, found, undefined);
       }
-      if (changed) await this.saveEpochs();
-      return this.writeBatches(bytes, infos, found);
+      return this.writeBatches(bytes, infos, found, verify);
     });
+  }
+
+  /** Whether writing `infos` would roll the active segment before the last of them. */
+  private rollsWithin(infos: readonly BatchInfo[]): boolean {
+    const seg = this.active();
+    let pending = 0;
+    for (const info of infos) {
+      if (this.shouldRoll(seg, pending, info)) return true;
+      pending += info.sizeBytes;
+    }
+    return false;
   }
 
   private shouldRoll(seg: Segment, pendingBytes: number, info: BatchInfo): boolean {
@@ -280,37 +310,33 @@ export class PartitionLog {
     );
   }
 
+  /**
+   * Writes validated batches, rolling segments as needed. `verify` is the CRC check still owed on them: when the
+   * batches all go to the active segment, it runs while their bytes are being written (Segment.append), so the check
+   * costs no time of its own; when a roll is needed, it runs first, because a roll fsyncs the old segment and a
+   * refused batch must never become durable.
+   */
   private async writeBatches(
     bytes: Uint8Array,
     infos: BatchInfo[],
     found: ReadonlyArray<{ header: BatchHeader; position: number }>,
+    verify: (() => void) | undefined,
   ): Promise<AppendResult> {
-    let groupStart = 0;
-    let group: BatchInfo[] = [];
-    let groupBytes = 0;
-    const writeGroup = async (): Promise<void> => {
-      if (group.length === 0) return;
-      await this.active().append(bytes.subarray(groupStart, groupStart + groupBytes), group);
-      groupStart += groupBytes;
-      group = [];
-      groupBytes = 0;
-    };
     try {
-      for (const info of infos) {
-        if (this.shouldRoll(this.active(), groupBytes, info)) {
-          await writeGroup();
-          await this.roll(info.baseOffset);
-        }
-        group.push(info);
-        groupBytes += info.sizeBytes;
+      if (verify !== undefined && !this.rollsWithin(infos)) {
+        // The common case: one write to the active segment, its CRC check running while the bytes are copied.
+        await this.active().append(bytes, infos, verify);
+      } else {
+        verify?.();
+        await this.writeGroups(bytes, infos);
       }
-      await writeGroup();
     } catch (err) {
       // Whatever reached the file past the valid size was cut back by the segment; forget epochs that never landed.
       if (this.epochs.truncateFromEnd(this.logEndOffset)) await this.saveEpochs().catch(() => undefined);
       throw err;
     }
-    const records = found.reduce((n, f) => n + f.header.recordCount, 0);
+    let records = 0;
+    for (const f of found) records += f.header.recordCount;
     invariant(this.logEndOffset === infos[infos.length - 1]!.lastOffset + 1, 'log end offset follows the last batch');
     this.unflushedRecords += records;
     this.firstUnflushedMs ??= this.clock.now();
@@ -328,6 +354,29 @@ export class PartitionLog {
       bytes: bytes.length,
       logEndOffset: this.logEndOffset,
     };
+  }
+
+  /** Writes `infos` (validated, CRCs checked) in runs that each fit the active segment, rolling between runs. */
+  private async writeGroups(bytes: Uint8Array, infos: readonly BatchInfo[]): Promise<void> {
+    let groupStart = 0;
+    let group: BatchInfo[] = [];
+    let groupBytes = 0;
+    const writeGroup = async (): Promise<void> => {
+      if (group.length === 0) return;
+      await this.active().append(bytes.subarray(groupStart, groupStart + groupBytes), group);
+      groupStart += groupBytes;
+      group = [];
+      groupBytes = 0;
+    };
+    for (const info of infos) {
+      if (this.shouldRoll(this.active(), groupBytes, info)) {
+        await writeGroup();
+        await this.roll(info.baseOffset);
+      }
+      group.push(info);
+      groupBytes += info.sizeBytes;
+    }
+    await writeGroup();
   }
 
   /** Closes the active segment (synced, indexes saved) and starts a new one at `baseOffset`. */

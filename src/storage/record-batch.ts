@@ -367,10 +367,10 @@ export function batchCrcMatches(bytes: Uint8Array, position: number, header: Bat
 }
 
 /**
- * Validates one whole batch at `position` without decoding its records: header shape, that the batch fits in `bytes`,
- * the CRC, and `maxBytes` (max.message.bytes). Throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE.
+ * Checks one whole batch at `position` except its CRC: header shape, that the batch fits in `bytes`, and `maxBytes`
+ * (max.message.bytes). Throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE. `validateBatch` adds the CRC.
  */
-export function validateBatch(bytes: Uint8Array, position = 0, maxBytes = batchBytesMax): BatchHeader {
+export function checkBatchShape(bytes: Uint8Array, position = 0, maxBytes = batchBytesMax): BatchHeader {
   const header = readBatchHeader(bytes, position);
   if (position + header.sizeBytes > bytes.length) {
     throw corrupt(`batch of ${header.sizeBytes} bytes is cut off after ${bytes.length - position}`);
@@ -378,21 +378,47 @@ export function validateBatch(bytes: Uint8Array, position = 0, maxBytes = batchB
   if (header.sizeBytes > maxBytes) {
     throw new RaftlineError('MESSAGE_TOO_LARGE', `batch of ${header.sizeBytes} bytes exceeds max.message.bytes ${maxBytes}`);
   }
+  return header;
+}
+
+/**
+ * Validates one whole batch at `position` without decoding its records: header shape, that the batch fits in `bytes`,
+ * the CRC, and `maxBytes` (max.message.bytes). Throws CORRUPT_MESSAGE or MESSAGE_TOO_LARGE.
+ */
+export function validateBatch(bytes: Uint8Array, position = 0, maxBytes = batchBytesMax): BatchHeader {
+  const header = checkBatchShape(bytes, position, maxBytes);
   if (!batchCrcMatches(bytes, position, header)) throw corrupt(`batch at offset ${header.baseOffset}: CRC mismatch`);
   return header;
 }
 
-/** Headers of consecutive whole batches in `bytes` (e.g. a produce request or a fetch response), each validated. */
-export function validateBatches(bytes: Uint8Array, maxBytes = batchBytesMax): Array<{ header: BatchHeader; position: number }> {
+/**
+ * Headers of consecutive whole batches in `bytes`, each checked by `checkBatchShape` but not yet by its CRC: the
+ * first half of `validateBatches`, for a caller that checks the CRCs (`verifyBatchCrcs`) at a time of its choosing.
+ */
+export function scanBatches(bytes: Uint8Array, maxBytes = batchBytesMax): Array<{ header: BatchHeader; position: number }> {
   const out: Array<{ header: BatchHeader; position: number }> = [];
   let position = 0;
   while (position < bytes.length) {
-    const header = validateBatch(bytes, position, maxBytes);
+    const header = checkBatchShape(bytes, position, maxBytes);
     out.push({ header, position });
     position += header.sizeBytes;
   }
   if (out.length === 0) throw corrupt('no record batch in the request');
   return out;
+}
+
+/** The second half of `validateBatches`: throws CORRUPT_MESSAGE naming the first batch whose CRC does not match. */
+export function verifyBatchCrcs(bytes: Uint8Array, found: ReadonlyArray<{ header: BatchHeader; position: number }>): void {
+  for (const { header, position } of found) {
+    if (!batchCrcMatches(bytes, position, header)) throw corrupt(`batch at offset ${header.baseOffset}: CRC mismatch`);
+  }
+}
+
+/** Headers of consecutive whole batches in `bytes` (e.g. a produce request or a fetch response), each validated. */
+export function validateBatches(bytes: Uint8Array, maxBytes = batchBytesMax): Array<{ header: BatchHeader; position: number }> {
+  const found = scanBatches(bytes, maxBytes);
+  verifyBatchCrcs(bytes, found);
+  return found;
 }
 
 /** Rewrites the header fields a leader assigns (outside the CRC): the base offset and the partition leader epoch. */

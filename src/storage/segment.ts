@@ -154,16 +154,39 @@ export class Segment {
   }
 
   /**
-   * Writes whole batches (already validated, offsets assigned) at the end. On failure the file is cut back to the
-   * last valid size and the error is rethrown; the in-memory state is unchanged.
+   * Writes whole batches (offsets assigned) at the end. On failure the file is cut back to the last valid size and
+   * the error is rethrown; the in-memory state is unchanged.
+   *
+   * With `verify` (the batches' CRC check, which throws to refuse them), the write is issued first and `verify` runs
+   * while the bytes are on their way to the file, so the CRC computation and the copy into the page cache overlap
+   * instead of adding up. The batches count as appended only after both succeeded: a refusal cuts the bytes back off
+   * the file before it is rethrown, and until then they lie past `size`, where no read looks and where recovery,
+   * which checks every CRC past the recovery point, would drop them. The caller passes `verify` only when nothing
+   * can make those bytes durable before this resolves (no roll, no flush in between; see PartitionLog.writeBatches).
    */
-  async append(bytes: Uint8Array, batches: readonly BatchInfo[]): Promise<void> {
+  async append(bytes: Uint8Array, batches: readonly BatchInfo[], verify?: () => void): Promise<void> {
     const position = this.size;
+    const written = this.file.write(bytes, position);
+    let refused = false;
+    let refusal: unknown;
+    if (verify !== undefined) {
+      try {
+        verify();
+      } catch (err) {
+        refused = true;
+        refusal = err;
+      }
+    }
     try {
-      await this.file.write(bytes, position);
+      await written;
     } catch (err) {
       await this.file.truncate(position).catch(() => undefined);
-      throw err;
+      throw refused ? refusal : err;
+    }
+    if (refused) {
+      // A failed cut-back surfaces as the disk error it is (the file's tail is then unknown until a reopen recovers).
+      await this.file.truncate(position);
+      throw refusal;
     }
     let at = position;
     for (const b of batches) {

@@ -91,10 +91,12 @@ class RealFile implements DiskFile {
     const result = idle ? run() : (afterReads ? this.allTail : this.mutationTail).then(run);
     this.pendingMutations++;
     this.pendingAll++;
-    const done = result.then(ignore, ignore).then(() => {
+    // One reaction for both outcomes: the bookkeeping costs a single promise per operation on the append hot path.
+    const settle = (): void => {
       this.pendingMutations--;
       this.pendingAll--;
-    });
+    };
+    const done = result.then(settle, settle);
     this.mutationTail = done;
     this.allTail = afterReads || this.pendingAll === 1 ? done : Promise.all([this.allTail, done]).then(ignore);
     return result;
@@ -104,9 +106,10 @@ class RealFile implements DiskFile {
   private readAfterWrites<T>(run: () => Promise<T>): Promise<T> {
     const result = this.pendingMutations === 0 ? run() : this.mutationTail.then(run);
     this.pendingAll++;
-    const done = result.then(ignore, ignore).then(() => {
+    const settle = (): void => {
       this.pendingAll--;
-    });
+    };
+    const done = result.then(settle, settle);
     this.allTail = this.pendingAll === 1 ? done : Promise.all([this.allTail, done]).then(ignore);
     return result;
   }
