@@ -180,3 +180,13 @@ export const controllerForwardTimeoutMsDefault = 10_000;
 /** Committed metadata entries after the last snapshot that trigger a new one (KIP-630), and how often to look. */
 export const metadataSnapshotEntriesMin = 20_000;
 export const metadataSnapshotCheckMs = 10_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Replication data plane (src/wire/data.ts, src/replication/)
+
+/** Partitions named in one produce, fetch or list-offsets request (over all its topics). */
+export const dataPartitionsPerRequestMax = 10_000;
+/** Longest long-poll a fetch may ask for (fetch.max.wait.ms / replica.fetch.wait.max.ms are capped here). */
+export const dataFetchWaitMsMax = 60_000;
+/** Longest time an acks=all produce may wait for replication (request.timeout.ms is capped here). */
+export const dataProduceTimeoutMsMax = 300_000;

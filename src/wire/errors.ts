@@ -74,6 +74,8 @@ export const errorTable = {
   // Administrative
   CLUSTER_AUTHORIZATION_FAILED: { retriable: false, message: 'not authorized for that cluster operation' },
   RESOURCE_NOT_FOUND: { retriable: false, message: 'no such resource' },
+  // Replication data plane (src/replication/)
+  OFFSET_NOT_AVAILABLE: { retriable: true, message: 'a new leader has not yet established its high watermark; retry' },
 } as const satisfies Record<string, { retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;

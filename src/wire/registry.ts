@@ -23,12 +23,13 @@ import {
 } from './envelope.js';
 import type { WireError } from './errors.js';
 import { controllerApis } from './controller.js';
+import { dataApis } from './data.js';
 import { nodeApis } from './node.js';
 import { raftApis } from './raft.js';
 import { raftMessageApis } from './raft-messages.js';
 
 /** Every family this build speaks. Adding a family is one more argument here. */
-export const wireApis = composeFamilies(nodeApis, raftApis, raftMessageApis, controllerApis);
+export const wireApis = composeFamilies(nodeApis, raftApis, raftMessageApis, controllerApis, dataApis);
 export type WireApis = typeof wireApis;
 
 export type RejectionCode = 'CORRUPT_MESSAGE' | 'INVALID_REQUEST' | 'MESSAGE_TOO_LARGE' | 'UNSUPPORTED_VERSION';

@@ -55,6 +55,8 @@ export class RpcClient<M extends ApiMap> {
   private readonly timeoutMsDefault: number;
   private readonly pending = new Map<number, Pending>();
   private readonly outbox: number[] = [];
+  /** Frames of one-way sends waiting in the outbox (they have no Pending entry). */
+  private readonly oneWay = new Map<number, Uint8Array>();
   private nextCid = 0;
   private blocked = false;
   private closedDetail: string | undefined;
@@ -129,6 +131,29 @@ export class RpcClient<M extends ApiMap> {
     });
   }
 
+  /**
+   * Fire and forget: sends a request whose server answers nothing (a `data.produce` with acks=0; the handler returns
+   * `noResponse`). No in-flight slot, no timeout; a response that arrives anyway (say, a rejection of a malformed
+   * frame) finds nothing waiting and is dropped. Throws NETWORK_EXCEPTION once the client is closed, and the encoder's
+   * error (MESSAGE_TOO_LARGE) for a body that cannot go out. A frame made while the connection is not yet open, or is
+   * backpressured, waits in the outbox like a request's.
+   */
+  send<K extends RequestApiName<M>>(api: K, body: RequestIn<M, K>): void {
+    if (this.closedDetail !== undefined) throw new RaftlineError('NETWORK_EXCEPTION', `${api}: ${this.closedDetail}`);
+    const cid = this.nextCid++;
+    if (!Number.isSafeInteger(cid)) throw new Error('rpc: correlation ids exhausted');
+    const frame = this.registry.encodeRequest(api, cid, body);
+    if (this.outbox.length === 0 && !this.blocked && this.connection.isOpen) {
+      this.transmit(frame);
+      return;
+    }
+    if (this.oneWay.size + this.outbox.length >= this.inFlightMax) {
+      throw new RaftlineError('THROTTLING_QUOTA_EXCEEDED', `${api}: the outbox is full`);
+    }
+    this.oneWay.set(cid, frame);
+    this.outbox.push(cid);
+  }
+
   /** Closes the connection; outstanding requests fail with NETWORK_EXCEPTION now. */
   close(detail = 'rpc client closed'): void {
     if (this.closedDetail !== undefined) return;
@@ -145,6 +170,12 @@ export class RpcClient<M extends ApiMap> {
   private flush(): void {
     while (this.outbox.length > 0 && !this.blocked && this.connection.isOpen) {
       const cid = this.outbox.shift() as number;
+      const oneWay = this.oneWay.get(cid);
+      if (oneWay !== undefined) {
+        this.oneWay.delete(cid);
+        this.transmit(oneWay);
+        continue;
+      }
       const entry = this.pending.get(cid);
       // A request that timed out while waiting here is simply dropped.
       if (entry?.frame === undefined) continue;
@@ -237,6 +268,7 @@ export class RpcClient<M extends ApiMap> {
   private failAll(detail: string): void {
     this.closedDetail ??= detail;
     this.outbox.length = 0;
+    this.oneWay.clear();
     for (const cid of [...this.pending.keys()]) {
       const entry = this.settle(cid) as Pending;
       this.complete(entry, new RaftlineError('NETWORK_EXCEPTION', `${entry.api} (cid ${cid}): ${detail}`));

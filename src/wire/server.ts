@@ -6,6 +6,7 @@
 // Bad frames: with a readable correlation id (and not marked a response or event), the answer is an error response carrying the rejection's code and
 // reason (the connection stays up). Without one (not CBOR, truncated, oversized, not a map, no cid) nothing can be
 // answered, so the connection is closed: the peer is not speaking our protocol.
+// One-way requests: a handler that returns `noResponse` (produce with acks=0) gets no frame back, by design.
 // Flow control: at most `inFlightMax` requests per connection run at once (more get THROTTLING_QUOTA_EXCEEDED);
 // when the transport reports backpressure on a response, the connection stops reading until it drains.
 import { inFlightRequestsMax } from '../limits.js';
@@ -32,10 +33,17 @@ export interface RequestContext<M extends ApiMap> {
   emit<K extends EventApiName<M>>(api: K, body: EventIn<M, K>): boolean;
 }
 
+/**
+ * What a handler returns to send no response frame at all: Kafka's produce with acks=0, whose client does not wait
+ * (it sends with `RpcClient.send`). The request still counts as completed (metrics, in-flight slot).
+ */
+export const noResponse: unique symbol = Symbol('raftline.wire.noResponse');
+export type NoResponse = typeof noResponse;
+
 export type Handler<M extends ApiMap, K extends RequestApiName<M>> = (
   body: RequestOut<M, K>,
   context: RequestContext<M>,
-) => ResponseIn<M, K> | Promise<ResponseIn<M, K>>;
+) => ResponseIn<M, K> | NoResponse | Promise<ResponseIn<M, K> | NoResponse>;
 
 export type HandlerTable<M extends ApiMap> = { [K in RequestApiName<M>]?: Handler<M, K> };
 
@@ -123,6 +131,10 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
     const latencyMs = clock.monotonicMs() - startedMs;
     if (!state.open) {
       metrics.requestCompleted(api, 'NETWORK_EXCEPTION', latencyMs);
+      return;
+    }
+    if (outcome.ok && outcome.body === noResponse) {
+      metrics.requestCompleted(api, 'ok', latencyMs);
       return;
     }
     let code: ErrorCode | 'ok' = 'ok';
