@@ -70,6 +70,20 @@ export const faultSchema = z.discriminatedUnion('kind', [
   one('link', { from: z.array(nodeId).optional(), to: z.array(nodeId).optional(), model: linkModelSchema }),
 ]);
 
+/**
+ * What a scenario expects: no violation at all (`violations: []`), or exactly these checkers failing — for a lost
+ * write also the cause every reported loss must name (sim/checkers/data.ts).
+ */
+export const expectationSchema = z
+  .object({
+    violations: z
+      .array(z.object({ checker: z.string().min(1), cause: z.enum(['unclean-election', 'acks1-leader-crash', 'unsynced-tail-lost', 'unattributed']).optional() }).strict())
+      .default([]),
+    /** Why this is the expected verdict, for the reader. */
+    why: z.string().optional(),
+  })
+  .strict();
+
 export const scheduleSchema = z
   .object({
     version: z.literal(1),
@@ -98,6 +112,7 @@ export const scheduleSchema = z
       .object({ safetyMs: z.number().int().positive(), livenessMs: z.number().int().positive() })
       .strict()
       .default({ safetyMs: 10_000, livenessMs: 20_000 }),
+    expect: expectationSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -122,6 +137,7 @@ export const scheduleSchema = z
 export type Schedule = z.output<typeof scheduleSchema>;
 export type ScheduleInput = z.input<typeof scheduleSchema>;
 export type Fault = z.output<typeof faultSchema>;
+export type Expectation = z.output<typeof expectationSchema>;
 
 export class ScheduleError extends Error {
   constructor(readonly issues: string[]) {

@@ -1,6 +1,6 @@
 // The data plane's guarantees, checked over a history of client operations plus the run's faults and partition
-// elections (the format is documented in docs/simulator.md, "Data-plane history"): no acknowledged write lost (Jepsen's
-// rule: lost only when a later offset of its partition was read, or its own offset was read holding something else), no duplicates from an idempotent producer, each
+// elections (the format is documented in docs/simulator.md, "Data-plane history"): no acknowledged write lost (judged
+// by the last complete read of its partition, else by Jepsen's rule: lost only when its own or a later offset was read), no duplicates from an idempotent producer, each
 // idempotent producer's records in send order within a partition, one value per offset, no read at or above the high
 // watermark the read saw. Every lost write (and every rewritten offset) is attributed to the fault or election that
 // explains it, or said to be unattributed. Pure: the same history always gives the same verdict.
@@ -23,6 +23,9 @@ export type HistoryEvent =
   | { t: number; type: 'send.indeterminate'; producer: string; value: string; reason: string }
   /** A consumer read `value` at `offset`, in a fetch response that carried `highWatermark`. */
   | { t: number; type: 'read'; consumer: string; topic: string; partition: number; offset: number; value: string; highWatermark: number }
+  /** A consumer's pass over the partition, which read every offset from 0 up to `highWatermark`, ended. The latest
+   * such pass is the final word on what the partition holds. */
+  | { t: number; type: 'read.end'; consumer: string; topic: string; partition: number; highWatermark: number }
   /** A fault the simulator applied (crash, restart, lose-unsynced, partition, heal, ...); `node` when it names one. */
   | { t: number; type: 'fault'; kind: string; node: number | null }
   /** A leader change of a partition as the committed metadata shows it; `unclean` when the leader came from outside
@@ -100,9 +103,17 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
   const elections = new Map<string, Array<Extract<HistoryEvent, { type: 'election' }>>>();
   /** tp -> offset -> values read there. */
   const readsAt = new Map<string, Map<number, Set<string>>>();
-  /** tp -> value -> offsets it was read at. */
+  /** tp -> value -> offsets it was read at (any time). */
   const offsetsOf = new Map<string, Map<string, Set<number>>>();
   const maxRead = new Map<string, number>();
+  /** tp -> offset -> the value its latest read returned; tp -> the values of those latest reads. */
+  const latestAt = new Map<string, Map<number, string>>();
+  const latestValues = new Map<string, Set<string>>();
+  /** tp -> (time, broker) of each acknowledgement: who led the partition then, when no election says. */
+  const ackLeaders = new Map<string, Array<{ t: number; leader: number }>>();
+  /** consumer/tp -> offset -> value of the pass under way; tp -> the latest complete pass. */
+  const passes = new Map<string, Map<number, string>>();
+  const fullRead = new Map<string, { values: Map<number, string>; present: Set<string>; highWatermark: number; t: number; consumer: string }>();
   const anomalies: DataAnomaly[] = [];
   const stats: DataStats = { sends: 0, acked: 0, failed: 0, indeterminate: 0, reads: 0, ackedRead: 0, ackedUnverified: 0, lost: 0, duplicatesAllowed: 0 };
 
@@ -121,6 +132,7 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
         break;
       case 'send.ok':
         acks.push({ producer: e.producer, value: e.value, topic: e.topic, partition: e.partition, offset: e.offset, leader: e.leader, t: e.t });
+        getOr(ackLeaders, tpKey(e.topic, e.partition), () => []).push({ t: e.t, leader: e.leader });
         stats.acked++;
         break;
       case 'send.fail':
@@ -136,6 +148,8 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
         getOr(at, e.offset, () => new Set<string>()).add(e.value);
         getOr(getOr(offsetsOf, tp, () => new Map<string, Set<number>>()), e.value, () => new Set<number>()).add(e.offset);
         maxRead.set(tp, Math.max(maxRead.get(tp) ?? -1, e.offset));
+        getOr(latestAt, tp, () => new Map<number, string>()).set(e.offset, e.value);
+        getOr(passes, `${e.consumer}/${tp}`, () => new Map<number, string>()).set(e.offset, e.value);
         if (e.offset >= e.highWatermark) {
           anomalies.push({
             checker: 'data.read-above-high-watermark',
@@ -143,6 +157,13 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
             topic: e.topic, partition: e.partition, offset: e.offset, value: e.value, cause: null,
           });
         }
+        break;
+      }
+      case 'read.end': {
+        const tp = tpKey(e.topic, e.partition);
+        const values = passes.get(`${e.consumer}/${tp}`) ?? new Map<number, string>();
+        passes.delete(`${e.consumer}/${tp}`);
+        fullRead.set(tp, { values, present: new Set(values.values()), highWatermark: e.highWatermark, t: e.t, consumer: e.consumer });
         break;
       }
       case 'fault':
@@ -153,6 +174,8 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
         break;
     }
   }
+
+  for (const [tp, at] of latestAt) latestValues.set(tp, new Set(at.values()));
 
   const attribute = (topic: string, partition: number, since: number, ackLeader: number | null, acksLevel: Acks | null): LossCause => {
     const tp = tpKey(topic, partition);
@@ -167,10 +190,18 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
         return { kind: 'acks1-leader-crash', t: crash.t, node: ackLeader, detail: `${crash.kind} of broker ${ackLeader}, the acks=${acksLevel} leader of ${tp}, at ${crash.t} ms before its followers had fetched the write` };
       }
     }
-    // The leader at a fault's time: the last election before it, else the broker that acknowledged.
+    // The leader at a fault's time: the last election before it, else the broker that acknowledged (this write, or the
+    // partition's latest acknowledgement before the fault).
     const leaderAt = (t: number): number | null => {
       let leader = ackLeader;
-      for (const c of changes) if (c.t <= t) leader = c.leader;
+      let electedAt = -Infinity;
+      for (const c of changes) {
+        if (c.t <= t) {
+          leader = c.leader;
+          electedAt = c.t;
+        }
+      }
+      for (const a of ackLeaders.get(tp) ?? []) if (a.t <= t && a.t >= electedAt && (ackLeader === null || electedAt > -Infinity)) leader = a.leader;
       return leader;
     };
     const tail = faults.find((f) => (f.kind === 'lose-unsynced' || f.kind === 'crash') && f.t >= since && f.node !== null && f.node === leaderAt(f.t));
@@ -180,27 +211,42 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
     return { kind: 'unattributed', t: null, node: null, detail: 'no fault or election of this partition after the acknowledgement explains it' };
   };
 
-  // Lost writes (Jepsen's rule) and acknowledged writes confirmed by reads.
+  // Lost writes. With a complete pass over the partition after the acknowledgement, that pass decides: the value is
+  // there, or it is lost (its offset holds something else, was skipped, or lies beyond the high watermark the pass
+  // reached). Otherwise Jepsen's rule over the latest read of each offset: lost when the value is not among them
+  // although its own or a later offset was read. A value read once and later replaced is as lost as one never seen.
   for (const a of acks) {
     const tp = tpKey(a.topic, a.partition);
-    const offsets = offsetsOf.get(tp)?.get(a.value);
-    if (offsets !== undefined && offsets.size > 0) {
-      stats.ackedRead++;
-      continue;
-    }
-    // Judged lost once a later offset was read (Jepsen's rule) or its own offset was read holding something else.
-    const there = readsAt.get(tp)?.get(a.offset);
-    if ((maxRead.get(tp) ?? -1) <= a.offset && there === undefined) {
-      stats.ackedUnverified++;
-      continue;
+    const full = fullRead.get(tp);
+    let there: string | undefined;
+    let why: string;
+    if (full !== undefined && full.t >= a.t) {
+      if (full.present.has(a.value)) {
+        stats.ackedRead++;
+        continue;
+      }
+      there = full.values.get(a.offset);
+      why = a.offset >= full.highWatermark
+        ? `the last full read (${full.consumer} at ${full.t} ms) ended at high watermark ${full.highWatermark}, below its offset`
+        : there === undefined ? `the last full read (${full.consumer} at ${full.t} ms) skipped that offset` : `offset ${a.offset} now holds ${there}`;
+    } else {
+      if (latestValues.get(tp)?.has(a.value) === true) {
+        stats.ackedRead++;
+        continue;
+      }
+      there = latestAt.get(tp)?.get(a.offset);
+      if ((maxRead.get(tp) ?? -1) <= a.offset && there === undefined) {
+        stats.ackedUnverified++;
+        continue;
+      }
+      why = there === undefined ? `that offset was skipped while offset ${maxRead.get(tp)} was read` : `offset ${a.offset} now holds ${there}`;
     }
     stats.lost++;
     const producer = producers.get(a.producer);
     const cause = attribute(a.topic, a.partition, a.t, a.leader, producer?.acks ?? null);
     anomalies.push({
       checker: 'data.lost-write',
-      message: `acknowledged write ${a.value} (${a.producer}, ${tp} offset ${a.offset}, acked at ${a.t} ms by broker ${a.leader}) is lost: ` +
-        `${there === undefined ? `that offset was skipped while offset ${maxRead.get(tp)} was read` : `offset ${a.offset} holds ${[...there].join(', ')}`}; cause: ${cause.detail}`,
+      message: `acknowledged write ${a.value} (${a.producer}, ${tp} offset ${a.offset}, acked at ${a.t} ms by broker ${a.leader}) is lost: ${why}; cause (${cause.kind}): ${cause.detail}`,
       topic: a.topic, partition: a.partition, offset: a.offset, value: a.value, cause,
     });
   }
@@ -214,13 +260,18 @@ export function analyzeHistory(history: readonly HistoryEvent[]): DataVerdict {
       const cause = attribute(topic, partition, firstRead?.t ?? 0, null, null);
       anomalies.push({
         checker: 'data.one-value-per-offset',
-        message: `${tp} offset ${offset} was read with different values: ${[...values].join(', ')}; cause: ${cause.detail}`,
+        message: `${tp} offset ${offset} was read with different values: ${[...values].join(', ')}; cause (${cause.kind}): ${cause.detail}`,
         topic, partition, offset, value: null, cause,
       });
     }
   }
-  for (const [tp, byValue] of offsetsOf) {
+  // Duplicates and order are judged on what the partition finally holds: its last complete pass, else the latest read
+  // of each offset (a record truncated away and written again elsewhere is neither a duplicate nor out of order).
+  for (const tp of offsetsOf.keys()) {
     const [topic, partition] = splitTp(tp);
+    const final = fullRead.get(tp)?.values ?? latestAt.get(tp) ?? new Map<number, string>();
+    const byValue = new Map<string, Set<number>>();
+    for (const [offset, value] of final) getOr(byValue, value, () => new Set<number>()).add(offset);
     /** producer -> [seq, min offset, value] of its values read in this partition. */
     const perProducer = new Map<string, Array<{ seq: number; offset: number; value: string }>>();
     for (const [value, offsets] of byValue) {

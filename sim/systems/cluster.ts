@@ -12,6 +12,8 @@ import type { Schedule } from '../schedule.js';
 import type { Simulation } from '../simulation.js';
 import type { Checker, SimNode, SimNodeContext, SimSystem } from '../system.js';
 import { AdminWorkload, adminHistoryChecker, type AdminParams } from './cluster-admin.js';
+import { DataWorkload, dataParamKeys, dataParams, type DataParams } from './cluster-data.js';
+import { dataCheckers, type DataVerdict } from '../checkers/data.js';
 
 /** Every server node listens here (Raft peers and RPC clients share the port, as in the real process). */
 export const clusterPort = 9092;
@@ -20,6 +22,7 @@ export const clusterPort = 9092;
 const earlyConnectionsMax = 1024;
 
 export interface ClusterParams extends AdminParams {
+  data: DataParams;
   /** Node configuration overrides under Kafka's key names (`config.<key>` in the schedule's params). */
   nodeConfig: Map<string, string | number | boolean>;
 }
@@ -34,13 +37,14 @@ export function clusterParams(raw: Record<string, number | string | boolean>): C
   const nodeConfig = new Map<string, string | number | boolean>();
   for (const [key, value] of Object.entries(raw)) {
     if (key.startsWith('config.')) nodeConfig.set(key.slice('config.'.length), value);
-    else if (!['adminOps', 'adminIntervalMs', 'adminRetryMs', 'adminTimeoutMs'].includes(key)) throw new TypeError(`cluster: unknown params.${key}`);
+    else if (!['adminOps', 'adminIntervalMs', 'adminRetryMs', 'adminTimeoutMs', ...dataParamKeys].includes(key)) throw new TypeError(`cluster: unknown params.${key}`);
   }
   return {
     adminOps: Math.floor(num('adminOps', 20)),
     adminIntervalMs: Math.max(1, num('adminIntervalMs', 300)),
     adminRetryMs: Math.max(1, num('adminRetryMs', 200)),
     adminTimeoutMs: Math.max(1, num('adminTimeoutMs', 3_000)),
+    data: dataParams(raw),
     nodeConfig,
   };
 }
@@ -143,7 +147,10 @@ class ClusterClientNode implements SimNode {
   ) {}
 
   start(): void {
-    this.world.admin.attach(this.ctx, () => !this.stopped && this.world.sim.process(this.ctx.nodeId).incarnation === this.ctx.incarnation);
+    const alive = (): boolean => !this.stopped && this.world.sim.process(this.ctx.nodeId).incarnation === this.ctx.incarnation;
+    // The admin workload runs on the first client node; producers and consumers on the node the schedule names.
+    if (this.ctx.nodeId === this.world.clientIds[0]) this.world.admin.attach(this.ctx, alive);
+    this.world.data.attach(this.ctx, alive);
   }
 
   stop(): void {
@@ -156,7 +163,11 @@ export class ClusterWorld {
   readonly params: ClusterParams;
   readonly monitor = new ClusterSafetyMonitor();
   readonly admin: AdminWorkload;
+  readonly data: DataWorkload;
+  /** The data checkers' last verdict (set when the liveness phase ends). */
+  readonly verdict: { verdict?: DataVerdict } = {};
   readonly serverIds: number[];
+  readonly clientIds: number[];
   readonly brokerIds: number[];
 
   constructor(readonly sim: Simulation) {
@@ -164,11 +175,14 @@ export class ClusterWorld {
     const nodes = sim.schedule.cluster.nodes;
     this.serverIds = nodes.filter((n) => isServer(n.roles)).map((n) => n.id);
     this.brokerIds = nodes.filter((n) => n.roles.includes('broker')).map((n) => n.id);
+    this.clientIds = nodes.filter((n) => n.roles.includes('client')).map((n) => n.id);
     if (!nodes.some((n) => n.roles.includes('controller'))) throw new TypeError('cluster: no node has the controller role');
     if (!nodes.some((n) => n.roles.includes('client'))) throw new TypeError('cluster: no node has the client role (the workload runs there)');
     // Validate every server's configuration up front: a bad `config.*` param is bad input, not a node failure.
     for (const n of nodes.filter((x) => isServer(x.roles))) clusterNodeConfig({ nodeId: n.id, host: `n${n.id}`, roles: n.roles, schedule: sim.schedule, hostOf: (id) => `n${id}` }, this.params.nodeConfig);
     this.admin = new AdminWorkload({ sim, params: this.params, servers: this.serverIds, brokers: this.brokerIds, port: clusterPort });
+    this.data = new DataWorkload({ sim, params: this.params.data, servers: this.brokerIds, port: clusterPort });
+    sim.trace.subscribe((e) => this.data.onTrace(e));
   }
 
   serverNodes(): ClusterServerNode[] {
@@ -186,13 +200,21 @@ export class ClusterWorld {
     return out;
   }
 
+  /** Each step: the checkers' observations, and the elections the data history needs. */
+  observe(): ClusterNodeView[] {
+    const views = this.views();
+    if (this.data.active) for (const v of views) this.data.onImage(v.nodeId, v.image, this.sim.nowMs());
+    return views;
+  }
+
   /**
    * Converged: every server is up and agrees on one active controller, every node holds the same committed image,
-   * every broker is registered and unfenced in it, every partition has a leader, and the admin workload is done.
+   * every broker is registered and unfenced in it, every partition has a leader, the admin workload is done, and every
+   * data send settled with each consumer's last full read after that.
    * (Whether the image shows what the admin history implies is the `cluster.admin-outcome` checker's business.)
    */
   converged(): boolean {
-    if (!this.admin.done()) return false;
+    if (!this.admin.done() || !this.data.done()) return false;
     const views = this.views();
     if (views.length !== this.serverIds.length) return false;
     const active = views.filter((v) => v.controller?.role === 'active');
@@ -232,7 +254,8 @@ export const clusterSystem: SimSystem = {
   checkers(sim): Checker[] {
     const world = new ClusterWorld(sim);
     worlds.set(sim.schedule, world);
-    return [...clusterCheckers({ monitor: world.monitor, views: () => world.views() }), adminHistoryChecker(world.admin, () => world.activeImage())];
+    const data = world.data.active ? dataCheckers(() => world.data.history, world.verdict) : [];
+    return [...clusterCheckers({ monitor: world.monitor, views: () => world.observe() }), adminHistoryChecker(world.admin, () => world.activeImage()), ...data];
   },
   converged(sim) {
     return clusterWorldOf(sim.schedule).converged();
