@@ -190,3 +190,18 @@ export const dataPartitionsPerRequestMax = 10_000;
 export const dataFetchWaitMsMax = 60_000;
 /** Longest time an acks=all produce may wait for replication (request.timeout.ms is capped here). */
 export const dataProduceTimeoutMsMax = 300_000;
+/** Batches remembered per idempotent producer and partition (Kafka's 5: at most 5 requests in flight per producer). */
+export const producerBatchesRememberedMax = 5;
+/** Idempotent producers remembered per partition (the least recently written one is forgotten first). */
+export const producersPerPartitionMax = 10_000;
+/** Produce requests parked waiting for replication (acks=all) on one broker; more are refused as retriable. */
+export const producePurgatoryMax = 100_000;
+/** Fetch requests parked in a long poll on one broker. */
+export const fetchPurgatoryMax = 10_000;
+/** Default replica.fetch.max.bytes (per partition) and replica.fetch.response.max.bytes of a follower's fetch. */
+export const replicaFetchPartitionBytesDefault = 1024 * 1024;
+export const replicaFetchResponseBytesDefault = 10 * 1024 * 1024;
+/** A follower's pause before it fetches again after a failed fetch (replica.fetch.backoff.ms). */
+export const replicaFetchBackoffMsDefault = 100;
+/** How often a leader looks for ISR members to shrink and retries a failed AlterPartition. */
+export const isrCheckIntervalMsMax = 1_000;

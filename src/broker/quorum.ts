@@ -17,6 +17,12 @@ import type { HandlerTable, WireApis } from '../wire/index.js';
 import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.js';
 import { every } from '../runtime/clock.js';
 import type { MetadataImage } from '../controller/image.js';
+import { ReplicaManager, dataHandlers } from '../replication/index.js';
+import type { LogConfig } from '../storage/log-config.js';
+import { RaftlineError } from '../wire/errors.js';
+import type { ControllerApi, ControllerApis } from '../wire/controller.js';
+import type { RequestIn, ResponseOut } from '../wire/api.js';
+import { createPeerClients, type PeerClients } from './peer-clients.js';
 
 export interface NodeQuorum {
   readonly raft: RaftNode;
@@ -24,7 +30,10 @@ export interface NodeQuorum {
   readonly follower: MetadataFollower;
   readonly controller: QuorumController | undefined;
   readonly lifecycle: BrokerLifecycle | undefined;
-  /** The controller api family as this node serves it (the controller's on voters; reads and forwarding on brokers). */
+  /** The broker's partition replicas (brokers only). */
+  readonly replication: ReplicaManager | undefined;
+  /** The controller api family as this node serves it (the controller's on voters; reads and forwarding on brokers),
+   * and on brokers the data family. */
   readonly handlers: HandlerTable<WireApis>;
   /** Joined: a leader is known, and a broker is registered and unfenced. */
   joined(): boolean;
@@ -141,6 +150,71 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       })
     : undefined;
 
+  // The data plane (brokers): partition replicas driven by every committed image, follower fetches over RPC clients
+  // to the leaders' registered endpoints, ISR changes and producer-id blocks through the controller channel.
+  let replication: ReplicaManager | undefined;
+  let dataPeers: PeerClients | undefined;
+  if (lifecycle !== undefined && channel !== undefined) {
+    const brokerChannel = channel;
+    const brokerLifecycle = lifecycle;
+    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> => {
+      const leaderId = follower.leadership().leaderId;
+      if (leaderId === null) return Promise.reject(new RaftlineError('NOT_CONTROLLER', 'no active controller known'));
+      return brokerChannel.send(leaderId, api, body, Math.min(config.requestTimeoutMs, 5_000));
+    };
+    const peerClients = createPeerClients({
+      network,
+      clock,
+      log: logger,
+      addressOf: (brokerId) => {
+        const endpoint = follower.image().brokers.get(brokerId)?.endpoints[0];
+        return endpoint === undefined ? undefined : `${endpoint.host}:${endpoint.port}`;
+      },
+    });
+    dataPeers = peerClients;
+    const unlimited = (v: number): number => (v < 0 ? Number.POSITIVE_INFINITY : v);
+    const logConfig: Partial<LogConfig> = {
+      segmentBytes: config.segmentBytes,
+      segmentMs: config.segmentMs,
+      retentionMs: unlimited(config.retentionMs),
+      retentionBytes: unlimited(config.retentionBytes),
+      flushIntervalMessages: config.flushIntervalMessages,
+      flushIntervalMs: unlimited(config.flushIntervalMs),
+      maxMessageBytes: config.messageMaxBytes,
+    };
+    const manager = new ReplicaManager({
+      brokerId: config.nodeId,
+      clusterId: config.clusterId,
+      clock,
+      disk,
+      logger: runtime.log,
+      settings: { lagTimeMaxMs: config.replicaLagTimeMaxMs, fetchWaitMaxMs: config.replicaFetchWaitMaxMs, requestTimeoutMs: config.requestTimeoutMs },
+      staticConfigs,
+      logConfig,
+      controller: {
+        alterPartition: (proposal) =>
+          toController('controller.alter-partition', {
+            brokerId: config.nodeId,
+            brokerEpoch: brokerLifecycle.status().brokerEpoch,
+            topicId: proposal.topicId,
+            partitionId: proposal.partitionId,
+            leaderEpoch: proposal.leaderEpoch,
+            partitionEpoch: proposal.partitionEpoch,
+            newIsr: [...proposal.newIsr],
+          }),
+        allocateProducerIds: () => toController('controller.allocate-producer-ids', { brokerId: config.nodeId, brokerEpoch: brokerLifecycle.status().brokerEpoch }),
+      },
+      send: (leaderId, request, timeoutMs) => peerClients.request(leaderId, 'data.fetch', request, timeoutMs),
+      controllerId: () => follower.leadership().leaderId,
+    });
+    replication = manager;
+    follower.subscribe((event) => {
+      if (event.type === 'committed') void manager.applyImage(event.image);
+    });
+    void manager.applyImage(follower.image());
+  }
+  const allHandlers = (replication === undefined ? handlers : { ...handlers, ...dataHandlers(replication, logger) }) as HandlerTable<WireApis>;
+
   // KIP-630: once enough committed entries follow the last snapshot, snapshot the image and drop the log before it, so
   // the metadata log (held in memory past its snapshot) stays bounded. One snapshot at a time.
   let snapshotting = false;
@@ -166,7 +240,8 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     follower,
     controller,
     lifecycle,
-    handlers,
+    replication,
+    handlers: allHandlers,
     joined: () => follower.leadership().leaderId !== null && (lifecycle === undefined || !lifecycle.status().fenced),
     close() {
       closing ??= (async () => {
@@ -176,6 +251,9 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
           await Promise.race([lifecycle.shutdown(), new Promise<void>((resolve) => clock.setTimeout(resolve, Math.max(500, config.shutdownTimeoutMs / 2)))]);
           lifecycle.halt();
         }
+        // Replicas stop after the controlled shutdown moved their leaderships away; parked requests are answered.
+        await replication?.close();
+        dataPeers?.close();
         raft.resign();
         // Give the EndQuorumEpoch a moment to leave before the connections close.
         await new Promise<void>((resolve) => clock.setTimeout(resolve, 50));
