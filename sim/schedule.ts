@@ -21,6 +21,8 @@ export const topicSchema = z
   .object({
     name: z.string().min(1).max(249),
     partitions: z.number().int().min(1).default(1),
+    /** Manual placement: the replicas of each partition, the first its preferred leader (then `partitions` must match). */
+    assignments: z.array(z.array(nodeId).min(1)).min(1).optional(),
     config: z
       .object({
         'replication.factor': z.number().int().min(1).optional(),
@@ -30,7 +32,8 @@ export const topicSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.assignments === undefined || t.assignments.length === t.partitions, { message: 'assignments must list one replica set per partition', path: ['assignments'] });
 
 export const producerSchema = z
   .object({
@@ -51,7 +54,8 @@ const one = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
   z.object({ at, kind: z.literal(kind), ...shape }).strict();
 
 export const faultSchema = z.discriminatedUnion('kind', [
-  one('crash', { node: nodeId }),
+  /** `unsynced: 'keep'`: a process crash the OS survives (kill -9): its page cache, unsynced writes included, is kept. */
+  one('crash', { node: nodeId, unsynced: z.enum(['model', 'keep']).optional() }),
   one('restart', { node: nodeId }),
   one('partition', { from: z.array(nodeId).min(1), to: z.array(nodeId).min(1), oneWay: z.boolean().default(false) }),
   one('heal', {}),

@@ -1,11 +1,12 @@
 // The control plane's safety properties as simulator checkers, over what every live node's real code holds at each
 // step: at most one active controller per Raft epoch; one leader per partition and leader epoch across every
 // committed image; a fenced (or shutting-down) broker never leads a partition in a committed image, at a command-batch
-// boundary, while another ISR member could lead; every node's committed image at a given offset is the same image.
+// boundary, while another ISR member could lead; every node's committed image at a given offset is the same image; no
+// leader from outside the ISR and ELR unless the topic allows unclean elections.
 // Each check costs O(nodes) per step plus O(image) per node whose image changed since the last step.
 import { createHash } from 'node:crypto';
 import { encodeImageSnapshot } from '../../src/controller/metadata-follower.js';
-import { isBrokerActive, type MetadataImage } from '../../src/controller/image.js';
+import { configResourceKey, isBrokerActive, type MetadataImage } from '../../src/controller/image.js';
 import type { Checker, Fail } from '../system.js';
 
 export const clusterCheckerNames = [
@@ -13,6 +14,7 @@ export const clusterCheckerNames = [
   'cluster.one-leader-per-partition-epoch',
   'cluster.fenced-leader-moved',
   'cluster.same-image-at-offset',
+  'cluster.clean-election',
 ] as const;
 export type ClusterCheckerName = (typeof clusterCheckerNames)[number];
 
@@ -45,6 +47,26 @@ export function strandedLeaders(image: MetadataImage): string[] {
   return out;
 }
 
+/**
+ * Unclean elections from `before` to `after` (one node's consecutive committed images): a partition whose leader
+ * epoch went up by one to a leader outside the previous ISR and ELR, named with whether its topic allowed it.
+ */
+export function uncleanElections(before: MetadataImage, after: MetadataImage, uncleanDefault: boolean): Array<{ where: string; leader: number; leaderEpoch: number; allowed: boolean }> {
+  const out: Array<{ where: string; leader: number; leaderEpoch: number; allowed: boolean }> = [];
+  for (const [id, topic] of after.topicsById) {
+    const was = before.topicsById.get(id);
+    if (was === undefined) continue;
+    const setting = after.configs.get(configResourceKey('topic', topic.name))?.get('unclean.leader.election.enable');
+    const allowed = setting === undefined ? uncleanDefault : setting.toLowerCase() === 'true';
+    topic.partitions.forEach((p, i) => {
+      const old = was.partitions[i];
+      if (old === undefined || p.leader === -1 || p.leaderEpoch !== old.leaderEpoch + 1) return;
+      if (!old.isr.includes(p.leader) && !old.elr.includes(p.leader)) out.push({ where: `${topic.name}-${i}`, leader: p.leader, leaderEpoch: p.leaderEpoch, allowed });
+    });
+  }
+  return out;
+}
+
 /** A digest of an image's whole content (its KIP-630 snapshot encoding). */
 export function imageDigest(image: MetadataImage): string {
   return createHash('sha256').update(encodeImageSnapshot(image)).digest('hex');
@@ -57,11 +79,15 @@ export class ClusterSafetyMonitor {
   private readonly leaderOf = new Map<string, number>();
   private readonly digestAt = new Map<number, { digest: string; node: number }>();
   private readonly batchEnds = new Set<number>();
-  /** The image each node was last seen with: unchanged images are not looked at again. */
+  /** The image (and incarnation) each node was last seen with: unchanged images are not looked at again. */
   private readonly lastImage = new Map<number, MetadataImage>();
+  private readonly lastIncarnation = new Map<number, number>();
   private readonly checkedBatchImages = new WeakSet<MetadataImage>();
   /** Images compared and partitions looked at (a spec checks the monitor did look). */
-  readonly stats = { images: 0, activeControllers: 0, batchImages: 0 };
+  readonly stats = { images: 0, activeControllers: 0, batchImages: 0, uncleanElections: 0 };
+
+  /** `uncleanDefault`: the nodes' static unclean.leader.election.enable, for topics that do not set it. */
+  constructor(private readonly uncleanDefault = false) {}
 
   violation(name: ClusterCheckerName, message: string): void {
     if (!this.pending.has(name)) this.pending.set(name, message);
@@ -85,15 +111,23 @@ export class ClusterSafetyMonitor {
       for (const image of n.batchImages) this.onBatchImage(n.nodeId, image);
     }
     for (const n of nodes) {
-      if (this.lastImage.get(n.nodeId) === n.image) continue;
+      const before = this.lastIncarnation.get(n.nodeId) === n.incarnation ? this.lastImage.get(n.nodeId) : undefined;
+      if (before === n.image) continue;
       this.lastImage.set(n.nodeId, n.image);
-      this.onCommittedImage(n.nodeId, n.image);
+      this.lastIncarnation.set(n.nodeId, n.incarnation);
+      this.onCommittedImage(n.nodeId, n.image, before);
     }
   }
 
-  /** A committed image of a node, seen for the first time. */
-  onCommittedImage(nodeId: number, image: MetadataImage): void {
+  /** A committed image of a node, seen for the first time (`before`: the node's previous one, same incarnation). */
+  onCommittedImage(nodeId: number, image: MetadataImage, before?: MetadataImage): void {
     if (image.offset < 0) return;
+    if (before !== undefined) {
+      for (const e of uncleanElections(before, image, this.uncleanDefault)) {
+        this.stats.uncleanElections++;
+        if (!e.allowed) this.violation('cluster.clean-election', `${e.where}: broker ${e.leader} elected leader in epoch ${e.leaderEpoch} from outside the ISR and ELR although unclean.leader.election.enable is false (node ${nodeId}, offset ${image.offset})`);
+      }
+    }
     this.stats.images++;
     const digest = imageDigest(image);
     const seen = this.digestAt.get(image.offset);

@@ -30,6 +30,8 @@ export interface AdminOpSpec {
   partitions: number;
   replicationFactor: number;
   configs: Record<string, string>;
+  /** Manual placement (numPartitions and replicationFactor are then -1). */
+  assignments?: number[][];
 }
 
 /**
@@ -49,7 +51,8 @@ export interface AdminOp extends AdminOpSpec {
 }
 
 /** Error codes after which the operation is tried again (a transient state of the cluster, or no answer). */
-const retryCodes = new Set<ErrorCode>(['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'THROTTLING_QUOTA_EXCEEDED', 'INVALID_REPLICATION_FACTOR', 'UNKNOWN_SERVER_ERROR']);
+// (INVALID_REPLICATION_FACTOR and INVALID_REPLICA_ASSIGNMENT: too few brokers unfenced yet, as at start-up or during a fault.)
+const retryCodes = new Set<ErrorCode>(['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'THROTTLING_QUOTA_EXCEEDED', 'INVALID_REPLICATION_FACTOR', 'INVALID_REPLICA_ASSIGNMENT', 'UNKNOWN_SERVER_ERROR']);
 /** Of those, the ones after which the attempt may still have taken effect (it reached a controller that lost office). */
 const maybeAppliedCodes = new Set<ErrorCode>(['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT', 'UNKNOWN_SERVER_ERROR']);
 
@@ -73,8 +76,9 @@ export class AdminWorkload {
     this.plan = [...options.sim.schedule.cluster.topics.map((t): AdminOpSpec => ({
       kind: 'create',
       name: t.name,
-      partitions: t.partitions,
-      replicationFactor: t.config['replication.factor'] ?? -1,
+      partitions: t.assignments === undefined ? t.partitions : -1,
+      replicationFactor: t.assignments === undefined ? (t.config['replication.factor'] ?? -1) : -1,
+      ...(t.assignments === undefined ? {} : { assignments: t.assignments }),
       configs: Object.fromEntries(Object.entries(t.config).filter(([k]) => k !== 'replication.factor').map(([k, v]) => [k, String(v)])),
     })), ...randomOps(options.sim.stream('cluster/admin'), options.params.adminOps, Math.min(3, options.brokers.length))];
   }
@@ -125,7 +129,7 @@ export class AdminWorkload {
         let topicId: string | null = null;
         try {
           if (op.kind === 'create') {
-            const r = await clientFor(target).request('controller.create-topics', { topics: [{ name: op.name, numPartitions: op.partitions, replicationFactor: op.replicationFactor, configs: op.configs }], validateOnly: false }, { timeoutMs: this.options.params.adminTimeoutMs });
+            const r = await clientFor(target).request('controller.create-topics', { topics: [{ name: op.name, numPartitions: op.partitions, replicationFactor: op.replicationFactor, configs: op.configs, ...(op.assignments === undefined ? {} : { assignments: op.assignments }) }], validateOnly: false }, { timeoutMs: this.options.params.adminTimeoutMs });
             error = r.topics[0]?.error ?? null;
             topicId = r.topics[0]?.topicId ?? null;
           } else {

@@ -161,7 +161,7 @@ class ClusterClientNode implements SimNode {
 /** Everything one run shares: parameters, the monitor, the workload, the nodes. */
 export class ClusterWorld {
   readonly params: ClusterParams;
-  readonly monitor = new ClusterSafetyMonitor();
+  readonly monitor: ClusterSafetyMonitor;
   readonly admin: AdminWorkload;
   readonly data: DataWorkload;
   /** The data checkers' last verdict (set when the liveness phase ends). */
@@ -172,6 +172,8 @@ export class ClusterWorld {
 
   constructor(readonly sim: Simulation) {
     this.params = clusterParams(sim.schedule.workload.params);
+    const unclean = this.params.nodeConfig.get('unclean.leader.election.enable');
+    this.monitor = new ClusterSafetyMonitor(unclean === true || unclean === 'true');
     const nodes = sim.schedule.cluster.nodes;
     this.serverIds = nodes.filter((n) => isServer(n.roles)).map((n) => n.id);
     this.brokerIds = nodes.filter((n) => n.roles.includes('broker')).map((n) => n.id);

@@ -150,3 +150,37 @@ test('cluster checker: a fenced leader left in place while an ISR member is acti
   ], 6);
   t.deepEqual(strandedLeaders(alone), []);
 });
+
+test('cluster checker: a leader from outside the ISR is reported unless the topic allows unclean elections', (t) => {
+  // Broker 2 leaves the ISR, then is elected leader: unclean.
+  const shrunk = applyRecords(baseImage(), [{ type: 'partition-change', version: 0, topicId: topic, partitionId: 0, isr: [1], unclean: false }], 6);
+  const unclean = applyRecords(shrunk, [
+    { type: 'fence-broker', version: 0, brokerId: 1, brokerEpoch: 0 },
+    { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, isr: [2], unclean: true },
+  ], 7);
+  const strict = new ClusterSafetyMonitor(false);
+  strict.onStep([view(2, shrunk)]);
+  strict.onStep([view(2, unclean)]);
+  t.regex(strict.take('cluster.clean-election') ?? '', /t-0: broker 2 elected leader in epoch 1 from outside the ISR and ELR although unclean.leader.election.enable is false/);
+  t.is(strict.stats.uncleanElections, 1);
+  // Allowed by the nodes' default, or by the topic's own config: counted, not reported.
+  const lenient = new ClusterSafetyMonitor(true);
+  lenient.onStep([view(2, shrunk)]);
+  lenient.onStep([view(2, unclean)]);
+  t.is(lenient.take('cluster.clean-election'), undefined);
+  t.is(lenient.stats.uncleanElections, 1);
+  const topicAllows = (image: MetadataImage): MetadataImage => applyRecords(image, [{ type: 'config', version: 0, resourceType: 'topic', resourceName: 't', name: 'unclean.leader.election.enable', value: 'true' }], image.offset + 1);
+  const m = new ClusterSafetyMonitor(false);
+  const shrunkAllowing = topicAllows(shrunk);
+  m.onStep([view(2, shrunkAllowing)]);
+  m.onStep([view(2, applyRecords(shrunkAllowing, [
+    { type: 'fence-broker', version: 0, brokerId: 1, brokerEpoch: 0 },
+    { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, isr: [2], unclean: true },
+  ], shrunkAllowing.offset + 1))]);
+  t.is(m.take('cluster.clean-election'), undefined);
+  // A clean move to an ISR member is not an unclean election.
+  const clean = new ClusterSafetyMonitor(false);
+  clean.onStep([view(1, baseImage())]);
+  clean.onStep([view(1, applyRecords(baseImage(), [{ type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, unclean: false }], 6))]);
+  t.is(clean.stats.uncleanElections, 0);
+});
