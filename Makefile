@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.install-stamp
 
-.PHONY: help install build typecheck lint test demo sim bench bench-storage bench-wire bench-disk clean
+.PHONY: help install build typecheck lint test demo sim bench bench-storage bench-wire bench-disk bench-produce clean
 
 help:
 	@echo "make demo   - build and run the demo (a broker: start, health, how to reach it, stop)"
@@ -38,7 +38,7 @@ sim: build
 	node dist/sim.js explore --seeds 50 --jobs 2
 
 # Benchmarks print ratios measured side by side in one run; they are not timed tests and not part of make test.
-bench: build bench-storage bench-wire bench-disk
+bench: build bench-storage bench-wire bench-disk bench-produce
 
 # The partition log against raw fs appends/reads of the same bytes on the same disk (BENCH_STORAGE_MB, BENCH_DIR).
 bench-storage: install
@@ -51,6 +51,11 @@ bench-wire: install
 # The Disk port against raw fs doing the same syscalls.
 bench-disk: install
 	node --import tsx bench/disk.ts
+
+# Three real broker processes on 127.0.0.1: 1 KiB records, RF=1 acks=1 and RF=3 acks=all producer throughput, consumer
+# read throughput, single-record acks=all latency (BENCH_PRODUCE_RECORDS, default 100000).
+bench-produce: build
+	node --import tsx bench/produce.ts
 
 clean:
 	rm -rf dist data .sim-out

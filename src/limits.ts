@@ -205,3 +205,21 @@ export const replicaFetchResponseBytesDefault = 10 * 1024 * 1024;
 export const replicaFetchBackoffMsDefault = 100;
 /** How often a leader looks for ISR members to shrink and retries a failed AlterPartition. */
 export const isrCheckIntervalMsMax = 1_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Clients (src/client/)
+
+/** Largest buffer.memory a producer may be given: unacknowledged record bytes it holds. */
+export const producerBufferBytesMax = 1024 * MiB;
+/** Produce requests outstanding to one broker with idempotence (the broker remembers 5 batches per producer). */
+export const producerInFlightPerConnectionMax = 5;
+/** Records a producer holds while it waits for the metadata of their topic (beyond this, send fails at once). */
+export const producerMetadataWaitRecordsMax = 100_000;
+/** Largest produce request a producer builds (max.request.size cap). */
+export const producerRequestBytesMax = 8 * MiB;
+/** Records one consumer poll returns at most (max.poll.records cap). */
+export const consumerPollRecordsMax = 100_000;
+/** fetch.max.bytes cap: record bytes one fetch response may carry (it must fit in one frame with its envelope). */
+export const consumerFetchBytesMax = 8 * MiB;
+/** Partitions one consumer may be assigned. */
+export const consumerAssignedPartitionsMax = 10_000;

@@ -5,9 +5,10 @@ import { commonFlags, createContext, type CliCommand } from './command.js';
 import { nodeCommands } from './commands/node.js';
 import { clusterCommands } from './commands/cluster.js';
 import { topicCommands } from './commands/topic.js';
+import { dataCommands } from './commands/data.js';
 import { RaftlineError } from '../wire/errors.js';
 
-const commands: CliCommand[] = [...nodeCommands, ...clusterCommands, ...topicCommands];
+const commands: CliCommand[] = [...nodeCommands, ...clusterCommands, ...topicCommands, ...dataCommands];
 
 function usage(): string {
   const lines = commands.map((c) => `  raftline ${c.path.join(' ').padEnd(24)} ${c.summary}`);

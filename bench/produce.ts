@@ -1,0 +1,218 @@
+// Produce/consume benchmark against real broker processes on 127.0.0.1: 3 nodes (each broker and controller),
+// 1 KiB records; throughput (MB/s, records/s) of RF=1 acks=1 and RF=3 acks=all producers, a consumer reading the
+// RF=3 topic back, and the p50/p99 latency of single-record acks=all sends (one at a time). Each phase also reports
+// how many CPU cores the client and each broker kept busy, to tell where the time goes. Not part of make test.
+//
+//   node --import tsx bench/produce.ts [--records 100000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createConsumer, createProducer } from '../src/client/real.js';
+import { createLogger, createRealNetwork, realClock } from '../src/runtime/real/index.js';
+import { silentLogger } from '../src/runtime/logger.js';
+import { RpcClient } from '../src/wire/rpc.js';
+import { wireRegistry } from '../src/wire/registry.js';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: number): number => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? Number(args[i + 1]) : fallback;
+};
+const records = option('records', Number(process.env['BENCH_PRODUCE_RECORDS'] ?? 100_000));
+const latencySamples = option('latency-samples', 2_000);
+const partitions = option('partitions', 6);
+const basePort = option('base-port', 29_090);
+const recordBytes = 1024;
+const nodes = 3;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Node {
+  id: number;
+  address: string;
+  child: ChildProcess;
+  exited: Promise<unknown>;
+}
+
+async function startCluster(dataRoot: string): Promise<Node[]> {
+  const quorum = Array.from({ length: nodes }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(',');
+  const out: Node[] = [];
+  for (let id = 1; id <= nodes; id++) {
+    const child = spawn(process.execPath, [path.resolve('dist/broker.js'), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    out.push({ id, address: `127.0.0.1:${basePort + id}`, child, exited: new Promise((r) => child.on('exit', r)) });
+  }
+  for (const n of out) {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      try {
+        if ((await fetch(`http://${n.address}/readyz`)).status === 200) break;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) throw new Error(`node ${n.id} not ready in 30 s`);
+      await sleep(100);
+    }
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) of a process so far, from /proc (Linux); NaN elsewhere. */
+function cpuSeconds(pid: number | undefined): number {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Runs a phase and reports where its CPU time went: this client process and each broker. */
+async function measured<T extends { seconds: number }>(cluster: Node[], phase: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> {
+  const client0 = process.cpuUsage();
+  const brokers0 = cluster.map((n) => cpuSeconds(n.child.pid));
+  const result = await phase();
+  const client = process.cpuUsage(client0);
+  const cpu: Record<string, number> = { client: (client.user + client.system) / 1e6 };
+  cluster.forEach((n, i) => (cpu[`broker${n.id}`] = cpuSeconds(n.child.pid) - brokers0[i]!));
+  for (const k of Object.keys(cpu)) cpu[k] = Math.round((cpu[k]! / result.seconds) * 100) / 100;
+  return { ...result, cpu };
+}
+
+async function stopCluster(cluster: Node[]): Promise<void> {
+  for (const n of cluster) if (n.child.exitCode === null) n.child.kill('SIGTERM');
+  await Promise.race([Promise.all(cluster.map((n) => n.exited)), sleep(10_000)]);
+  for (const n of cluster) if (n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+}
+
+async function createTopic(addresses: string[], name: string, replicationFactor: number, configs: Record<string, string>): Promise<void> {
+  const network = createRealNetwork({ log: silentLogger });
+  let lastError: unknown;
+  // Only the active controller takes the write; try each node in turn (a voter that is not active says NOT_CONTROLLER).
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const address = addresses[attempt % addresses.length]!;
+    const rpc = new RpcClient(network.connect(address, {}), { registry: wireRegistry, clock: realClock, timeoutMsDefault: 10_000 });
+    try {
+      const res = await rpc.request('controller.create-topics', { topics: [{ name, numPartitions: partitions, replicationFactor, configs }] });
+      const err = res.topics[0]?.error;
+      if (err && err.code !== 'TOPIC_ALREADY_EXISTS') throw new Error(`create ${name}: ${err.code}: ${err.message}`);
+      // Wait until every partition has a leader and a full ISR in the brokers' metadata.
+      for (let i = 0; i < 100; i++) {
+        const meta = await rpc.request('data.metadata', { topics: [name] });
+        const t = meta.topics[0];
+        if (t && t.error === null && t.partitions.length === partitions && t.partitions.every((p) => p.leader >= 0 && p.isr.length === replicationFactor)) return;
+        await sleep(100);
+      }
+      throw new Error(`topic ${name} has no leaders after 10 s`);
+    } catch (err) {
+      lastError = err;
+      await sleep(100);
+    } finally {
+      rpc.close();
+    }
+  }
+  throw lastError;
+}
+
+async function produceThroughput(bootstrap: string[], topic: string, acks: 'all' | 1): Promise<{ mbPerS: number; recordsPerS: number; seconds: number; requests: number; retries: number }> {
+  const producer = createProducer({ bootstrap, acks, lingerMs: 5, batchSizeBytes: 256 * 1024, bufferBytes: 256 * 1024 * 1024, log: createLogger({ nodeId: 'bench', level: 'warn', destination: process.stderr }) });
+  const value = Buffer.alloc(recordBytes, 0x61);
+  // Warm up: metadata, producer id, connections.
+  await producer.send({ topic, value });
+  const window: Array<Promise<unknown>> = [];
+  let failed = 0;
+  const start = performance.now();
+  for (let i = 0; i < records; i++) {
+    const p = producer.send({ topic, value });
+    p.catch(() => failed++);
+    window.push(p);
+    // Keep at most ~64 MiB unacknowledged: wait for the older half of the window.
+    if (window.length >= 65_536) await Promise.allSettled(window.splice(0, 32_768));
+  }
+  await producer.flush();
+  const seconds = (performance.now() - start) / 1000;
+  const { requests, retries } = producer.stats;
+  await producer.close();
+  if (failed > 0) throw new Error(`${failed} records failed on ${topic}`);
+  return { mbPerS: (records * recordBytes) / seconds / 1e6, recordsPerS: records / seconds, seconds, requests, retries };
+}
+
+async function consumeThroughput(bootstrap: string[], topic: string, expected: number): Promise<{ mbPerS: number; recordsPerS: number; seconds: number }> {
+  const consumer = createConsumer({ bootstrap, autoOffsetReset: 'earliest', maxPollRecords: 10_000, maxPartitionFetchBytes: 4 * 1024 * 1024 });
+  consumer.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
+  let got = 0;
+  let bytes = 0;
+  const start = performance.now();
+  while (got < expected) {
+    const batch = await consumer.poll(5_000);
+    if (batch.length === 0) throw new Error(`consumer stalled at ${got}/${expected}`);
+    got += batch.length;
+    for (const r of batch) bytes += r.value?.length ?? 0;
+  }
+  const seconds = (performance.now() - start) / 1000;
+  consumer.close();
+  return { mbPerS: bytes / seconds / 1e6, recordsPerS: got / seconds, seconds };
+}
+
+async function latency(bootstrap: string[], topic: string): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
+  const producer = createProducer({ bootstrap, acks: 'all', lingerMs: 0 });
+  const value = Buffer.alloc(recordBytes, 0x62);
+  for (let i = 0; i < 100; i++) await producer.send({ topic, value, partition: 0 });
+  const samples: number[] = [];
+  for (let i = 0; i < latencySamples; i++) {
+    const t0 = performance.now();
+    await producer.send({ topic, value, partition: 0 });
+    samples.push(performance.now() - t0);
+  }
+  await producer.close();
+  samples.sort((a, b) => a - b);
+  const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  return { p50Ms: at(0.5), p99Ms: at(0.99), samples: samples.length };
+}
+
+async function main(): Promise<void> {
+  if (!fs.existsSync('dist/broker.js')) throw new Error('run make build first (bench-produce depends on it)');
+  const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'raftline-bench-produce-'));
+  const cluster = await startCluster(dataRoot);
+  const bootstrap = cluster.map((n) => n.address);
+  try {
+    await createTopic(bootstrap, 'bench-rf1', 1, {});
+    await createTopic(bootstrap, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
+    const rf1 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1));
+    const rf3 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all'));
+    const read = await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1));
+    const lat = await latency(bootstrap, 'bench-rf3');
+    const result = {
+      machine: { cpus: os.cpus().length, node: process.version },
+      records,
+      recordBytes,
+      partitions,
+      'rf1-acks1': rf1,
+      'rf3-acksall': rf3,
+      'consume-rf3': read,
+      'latency-acksall-single': lat,
+    };
+    const f = (n: number): string => n.toFixed(1);
+    const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+    process.stdout.write(
+      [
+        `produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s, ${rf1.requests} requests, ${rf1.retries} retries)`,
+        `produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s, ${rf3.requests} requests, ${rf3.retries} retries)   target >= 100 MB/s`,
+        `consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s   target >= 400 MB/s`,
+        `CPU cores busy (user+sys per wall second): RF=1 [${cores(rf1.cpu)}]; RF=3 [${cores(rf3.cpu)}]; consume [${cores(read.cpu)}]`,
+        `single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`,
+        JSON.stringify(result),
+      ].join('\n') + '\n',
+    );
+  } finally {
+    await stopCluster(cluster);
+    fs.rmSync(dataRoot, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench-produce: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

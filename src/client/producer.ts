@@ -1,0 +1,741 @@
+// The Producer: records go into per-partition batches (record-accumulator.ts), a sender drains due batches to each
+// partition's leader, and every record settles exactly once — with its offset, or with the error that ended it.
+// Invariants: with idempotence (the default) each partition's batches carry gap-free sequence numbers under one
+// producer id, at most 5 produce requests are outstanding per broker, and a retried batch is resent only when
+// nothing of its partition is in flight, so retries keep the order of sends; a record never waits longer than
+// delivery.timeout.ms for its fate. Only the runtime ports are used (Clock, Random; the Network via the channel),
+// so the simulator runs this very code.
+import { createActor, type Actor } from 'xstate';
+import type { Clock, TimerHandle } from '../runtime/clock.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Random } from '../runtime/random.js';
+import { encodeBatch, type CompressionCodec, type RecordHeaderInput } from '../storage/record-batch.js';
+import { RaftlineError, isRetriable, type ErrorCode } from '../wire/errors.js';
+import {
+  producerBufferBytesMax,
+  producerInFlightPerConnectionMax,
+  producerMetadataWaitRecordsMax,
+  producerRequestBytesMax,
+} from '../limits.js';
+import type { Acks, BrokerNode, ClientChannel, ProducePartitionResult } from './channel.js';
+import { BufferExhaustedError, ClientClosedError, ClientConfigError, DeliveryTimeoutError, UnknownTopicError } from './errors.js';
+import { MetadataCache } from './metadata-cache.js';
+import { producerMachine, type ProducerHost } from './producer-machine.js';
+import { ProducerSequences } from './producer-sequences.js';
+import { RecordAccumulator, recordSizeEstimate, tpKey, type PendingRecord, type ProducerBatch, type TopicPartition } from './record-accumulator.js';
+import { StickyPartitioner } from './sticky-partitioner.js';
+
+export type Bytesish = Uint8Array | string;
+
+export interface ProducerRecord {
+  topic: string;
+  key?: Bytesish | null;
+  value: Bytesish | null;
+  /** Headers as a map (string or byte values) or as a list. */
+  headers?: Record<string, Bytesish | null> | readonly RecordHeaderInput[];
+  /** Send to this partition instead of asking the partitioner. */
+  partition?: number;
+  /** Create time in ms (default: the clock's now). */
+  timestamp?: number;
+}
+
+export interface RecordMetadata {
+  topic: string;
+  partition: number;
+  /** The record's offset; -1 with acks=0 (nothing comes back) or for a duplicate the broker did not place. */
+  offset: number;
+  timestamp: number;
+}
+
+export type SendCallback = (error: Error | null, metadata: RecordMetadata | null) => void;
+
+export interface ProducerOptions {
+  clientId?: string;
+  /** 'all' (-1, the default), 1 or 0. */
+  acks?: 'all' | Acks;
+  /** Default true; needs acks=all. Left unset with acks 0 or 1 it turns itself off, as Kafka's does. */
+  idempotence?: boolean;
+  /** linger.ms, default 5 (Kafka 4's default). */
+  lingerMs?: number;
+  /** batch.size, default 16 KiB. */
+  batchSizeBytes?: number;
+  /** buffer.memory, default 32 MiB. */
+  bufferBytes?: number;
+  /** max.request.size, default 1 MiB. */
+  maxRequestBytes?: number;
+  compression?: CompressionCodec;
+  /** retries, default unlimited (bounded by delivery.timeout.ms). */
+  retries?: number;
+  retryBackoffMs?: number;
+  retryBackoffMaxMs?: number;
+  /** delivery.timeout.ms, default 120 s. */
+  deliveryTimeoutMs?: number;
+  /** request.timeout.ms, default 30 s: how long the broker may take for acks=all, and we wait for a response. */
+  requestTimeoutMs?: number;
+  /** max.in.flight.requests.per.connection, default 5 (at most 5 with idempotence). */
+  maxInFlightPerConnection?: number;
+  /** max.block.ms, default 60 s: how long a record waits for its topic to appear in metadata. */
+  maxBlockMs?: number;
+  /** metadata.max.age.ms, default 5 min. */
+  metadataMaxAgeMs?: number;
+  /** How soon after a refresh another may start (Kafka's retry.backoff.ms for metadata), default 50 ms. */
+  metadataRefreshBackoffMs?: number;
+}
+
+export interface ProducerDeps {
+  channel: ClientChannel;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+}
+
+interface ResolvedOptions {
+  acks: Acks;
+  idempotence: boolean;
+  lingerMs: number;
+  batchSizeBytes: number;
+  bufferBytes: number;
+  maxRequestBytes: number;
+  compression: CompressionCodec;
+  retries: number;
+  retryBackoffMs: number;
+  retryBackoffMaxMs: number;
+  deliveryTimeoutMs: number;
+  requestTimeoutMs: number;
+  maxInFlight: number;
+  maxBlockMs: number;
+  metadataMaxAgeMs: number;
+  metadataRefreshBackoffMs: number;
+}
+
+function intOption(key: string, value: number | undefined, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new ClientConfigError(key, v, `an integer from ${min} to ${max}`);
+  return v;
+}
+
+export function resolveProducerOptions(o: ProducerOptions): ResolvedOptions {
+  const acksRaw = o.acks ?? 'all';
+  const acks: Acks = acksRaw === 'all' ? -1 : acksRaw;
+  if (acks !== -1 && acks !== 0 && acks !== 1) throw new ClientConfigError('acks', acksRaw, "'all', -1, 0 or 1");
+  if (o.idempotence === true && acks !== -1) throw new ClientConfigError('acks', acksRaw, "'all' when idempotence is on");
+  const idempotence = o.idempotence ?? acks === -1;
+  const maxInFlight = intOption('max.in.flight.requests.per.connection', o.maxInFlightPerConnection, 5, 1, idempotence ? producerInFlightPerConnectionMax : 64);
+  const retries = intOption('retries', o.retries, Number.MAX_SAFE_INTEGER, 0, Number.MAX_SAFE_INTEGER);
+  if (idempotence && retries === 0) throw new ClientConfigError('retries', retries, 'at least 1 when idempotence is on');
+  const compression = o.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip' && compression !== 'brotli') throw new ClientConfigError('compression.type', compression, 'none, gzip or brotli');
+  const lingerMs = intOption('linger.ms', o.lingerMs, 5, 0, 600_000);
+  const requestTimeoutMs = intOption('request.timeout.ms', o.requestTimeoutMs, 30_000, 1, 300_000);
+  const deliveryTimeoutMs = intOption('delivery.timeout.ms', o.deliveryTimeoutMs, 120_000, 1, 2 ** 31 - 1);
+  if (deliveryTimeoutMs < lingerMs + requestTimeoutMs) {
+    throw new ClientConfigError('delivery.timeout.ms', deliveryTimeoutMs, `at least linger.ms + request.timeout.ms (${lingerMs + requestTimeoutMs})`);
+  }
+  const batchSizeBytes = intOption('batch.size', o.batchSizeBytes, 16_384, 1, producerRequestBytesMax);
+  const bufferBytes = intOption('buffer.memory', o.bufferBytes, 32 * 1024 * 1024, batchSizeBytes, producerBufferBytesMax);
+  return {
+    acks,
+    idempotence,
+    lingerMs,
+    batchSizeBytes,
+    bufferBytes,
+    maxRequestBytes: intOption('max.request.size', o.maxRequestBytes, 1024 * 1024, 1, producerRequestBytesMax),
+    compression,
+    retries,
+    retryBackoffMs: intOption('retry.backoff.ms', o.retryBackoffMs, 100, 0, 3_600_000),
+    retryBackoffMaxMs: intOption('retry.backoff.max.ms', o.retryBackoffMaxMs, 1_000, 0, 3_600_000),
+    deliveryTimeoutMs,
+    requestTimeoutMs,
+    maxInFlight,
+    maxBlockMs: intOption('max.block.ms', o.maxBlockMs, 60_000, 0, 3_600_000),
+    metadataMaxAgeMs: intOption('metadata.max.age.ms', o.metadataMaxAgeMs, 300_000, 1, 86_400_000),
+    metadataRefreshBackoffMs: intOption('metadata refresh back-off', o.metadataRefreshBackoffMs, 50, 0, 60_000),
+  };
+}
+
+/** How one record learns its fate. Settles once. */
+interface Completion {
+  readonly topic: string;
+  readonly timestamp: number;
+  readonly promise: Promise<RecordMetadata>;
+  resolve(metadata: RecordMetadata): void;
+  reject(error: Error): void;
+  callback: SendCallback | undefined;
+  settled: boolean;
+}
+
+interface WaitingRecord {
+  record: PendingRecord<Completion>;
+  topic: string;
+  partition: number | undefined;
+  sinceMs: number;
+}
+
+/** Errors after which the partition's leader may have moved: refresh metadata before the retry. */
+const leadershipErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'NOT_LEADER_OR_FOLLOWER',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'NETWORK_EXCEPTION',
+  'REQUEST_TIMED_OUT',
+  'KAFKA_STORAGE_ERROR',
+  'NOT_ENOUGH_REPLICAS',
+]);
+
+function toBytes(v: Bytesish | null | undefined): Uint8Array | null {
+  if (v === null || v === undefined) return null;
+  return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+}
+
+function toHeaders(h: ProducerRecord['headers']): RecordHeaderInput[] {
+  if (h === undefined) return [];
+  if (Array.isArray(h)) return [...(h as readonly RecordHeaderInput[])];
+  return Object.entries(h as Record<string, Bytesish | null>).map(([key, value]) => ({ key, value: toBytes(value) }));
+}
+
+export type ProducerState = 'connecting' | 'ready' | 'closing' | 'closed' | 'failed';
+
+export class Producer {
+  readonly options: ResolvedOptions;
+  private readonly channel: ClientChannel;
+  private readonly clock: Clock;
+  private readonly random: Random;
+  private readonly log: Logger;
+  private readonly metadata: MetadataCache;
+  private readonly accumulator: RecordAccumulator<Completion>;
+  private readonly partitioner: StickyPartitioner;
+  private readonly sequences: ProducerSequences;
+  private readonly actor: Actor<typeof producerMachine>;
+  private state: ProducerState = 'connecting';
+  private readonly incomplete = new Set<Completion>();
+  private readonly waiting: WaitingRecord[] = [];
+  private waitingBytes = 0;
+  private readonly nodeInFlight = new Map<number, number>();
+  private readonly partitionInFlight = new Map<string, number>();
+  private wakeQueued = false;
+  private timer: { handle: TimerHandle; atMs: number } | undefined;
+  private closeTimeoutMs = Number.POSITIVE_INFINITY;
+  private closedPromise: Promise<void> | undefined;
+  private fatal: Error | undefined;
+  /** Records acknowledged, failed, and requests sent (for specs, benches and metrics). */
+  readonly stats = { acknowledged: 0, failed: 0, requests: 0, retries: 0, metadataRefreshes: 0 };
+
+  constructor(options: ProducerOptions, deps: ProducerDeps) {
+    this.options = resolveProducerOptions(options);
+    this.channel = deps.channel;
+    this.clock = deps.clock;
+    this.random = deps.random.split('producer');
+    this.log = deps.log.child({ actor: 'client.producer', ...(options.clientId === undefined ? {} : { clientId: options.clientId }) });
+    this.metadata = new MetadataCache(this.channel, this.clock, this.log, this.options.metadataRefreshBackoffMs, this.options.metadataMaxAgeMs);
+    this.accumulator = new RecordAccumulator<Completion>({
+      batchSizeBytes: this.options.batchSizeBytes,
+      lingerMs: this.options.lingerMs,
+      bufferBytesMax: this.options.bufferBytes,
+    });
+    this.partitioner = new StickyPartitioner(this.random.split('partitioner'));
+    this.sequences = new ProducerSequences(this.options.idempotence ? this.options.maxInFlight : producerInFlightPerConnectionMax);
+    const host: ProducerHost = {
+      bootstrap: () => this.bootstrap(),
+      drain: () => this.drainForClose(),
+      onStateChange: (state) => this.onStateChange(state),
+      backoffMs: (attempt) => this.backoffMs(attempt),
+    };
+    this.actor = createActor(producerMachine, { id: 'client.producer', clock: this.clock, input: { host } });
+    this.actor.start();
+  }
+
+  /** The lifecycle state (connecting, ready, closing, closed, failed). */
+  get lifecycle(): ProducerState {
+    return this.state;
+  }
+
+  /** The producer id in use (-1 without idempotence or before the first one arrives). */
+  get producerId(): number {
+    return this.sequences.producerId;
+  }
+
+  /**
+   * Sends a record. Three ways to use it: ignore the result (fire and forget: failures are counted and logged, never
+   * an unhandled rejection), `await` it for `{ topic, partition, offset }`, or pass `callback`.
+   */
+  send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> {
+    let resolve!: (m: RecordMetadata) => void;
+    let reject!: (e: Error) => void;
+    const promise = new Promise<RecordMetadata>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    // Fire and forget must not become an unhandled rejection; awaiting callers still see the error.
+    promise.catch(() => {});
+    const timestamp = record.timestamp ?? this.clock.now();
+    const completion: Completion = { topic: record.topic, timestamp, promise, resolve, reject, callback, settled: false };
+    try {
+      this.enqueue(record, completion, timestamp);
+    } catch (err) {
+      this.settle(completion, err instanceof Error ? err : new Error(String(err)), null);
+    }
+    return promise;
+  }
+
+  /** Resolves when every record sent before the call has its fate (sent or failed); linger.ms is skipped meanwhile. */
+  async flush(): Promise<void> {
+    const pending = [...this.incomplete].map((c) => c.promise);
+    if (pending.length === 0) return;
+    this.accumulator.beginFlush();
+    this.wake();
+    try {
+      await Promise.allSettled(pending);
+    } finally {
+      this.accumulator.endFlush();
+    }
+  }
+
+  /**
+   * Sends what is queued (waiting at most `timeoutMs`, default unlimited) and closes the connections. Records not
+   * sent by then fail with ClientClosedError. Safe to call twice.
+   */
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.closedPromise !== undefined) return this.closedPromise;
+    this.closeTimeoutMs = options.timeoutMs ?? Number.POSITIVE_INFINITY;
+    this.closedPromise = new Promise<void>((resolve) => {
+      const sub = this.actor.subscribe((snapshot) => {
+        if (snapshot.status === 'done') {
+          sub.unsubscribe();
+          resolve();
+        }
+      });
+    }).then(() => this.finishClose());
+    this.accumulator.beginClose();
+    this.actor.send({ type: 'producer.close' });
+    if (this.state === 'failed') this.actor.send({ type: 'producer.close' });
+    return this.closedPromise;
+  }
+
+  // ------------------------------------------------------------------------------------------ enqueue
+
+  private enqueue(record: ProducerRecord, completion: Completion, timestamp: number): void {
+    if (this.state === 'closing' || this.state === 'closed') throw new ClientClosedError('send');
+    if (this.state === 'failed') throw this.fatal ?? new ClientClosedError('send');
+    if (typeof record.topic !== 'string' || record.topic.length === 0) throw new RangeError('send: a record needs a topic');
+    if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`send: timestamp must be a non-negative integer, got ${timestamp}`);
+    const key = toBytes(record.key);
+    const value = toBytes(record.value);
+    const headers = toHeaders(record.headers);
+    const sizeBytes = recordSizeEstimate(key, value, headers);
+    if (sizeBytes + 61 > this.options.maxRequestBytes) {
+      throw new RaftlineError('MESSAGE_TOO_LARGE', `a record of about ${sizeBytes} bytes exceeds max.request.size ${this.options.maxRequestBytes}`);
+    }
+    const pending: PendingRecord<Completion> = { key, value, headers, timestamp, sizeBytes, completion };
+    this.incomplete.add(completion);
+    const topicMeta = this.metadata.topic(record.topic);
+    const topicWaits = this.waiting.some((w) => w.topic === record.topic);
+    if (topicMeta === undefined || topicMeta.partitions.length === 0 || topicWaits) {
+      // The topic is not known yet: hold the record (in order) until metadata names its partitions.
+      if (this.waiting.length >= producerMetadataWaitRecordsMax || this.waitingBytes + this.accumulator.bytesBuffered + sizeBytes > this.options.bufferBytes) {
+        this.incomplete.delete(completion);
+        throw new BufferExhaustedError(this.waitingBytes + this.accumulator.bytesBuffered, this.options.bufferBytes);
+      }
+      this.waiting.push({ record: pending, topic: record.topic, partition: record.partition, sinceMs: this.clock.monotonicMs() });
+      this.waitingBytes += sizeBytes;
+      this.metadata.want([record.topic]);
+      this.wake();
+      return;
+    }
+    try {
+      this.append(record.topic, record.partition, pending);
+    } catch (err) {
+      this.incomplete.delete(completion);
+      throw err;
+    }
+  }
+
+  private append(topic: string, explicit: number | undefined, pending: PendingRecord<Completion>): void {
+    const meta = this.metadata.topic(topic)!;
+    const choice = { numPartitions: meta.partitions.length, available: this.metadata.availablePartitions(topic) };
+    let partition = this.partitioner.partition(topic, pending.key, choice, explicit);
+    const sticky = explicit === undefined && pending.key === null;
+    const now = this.clock.monotonicMs();
+    let result = this.accumulator.append({ topic, partition }, pending, now, sticky);
+    if (!result.appended) {
+      // KIP-480: the sticky partition's batch is full or gone; stick to another partition for the new batch.
+      partition = this.partitioner.onNewBatch(topic, choice, partition);
+      result = this.accumulator.append({ topic, partition }, pending, now, false);
+    }
+    if (!result.appended) throw new Error('producer: append without abortOnNewBatch must succeed');
+    if (result.batchIsFull || result.newBatchCreated) this.wake();
+  }
+
+  // ------------------------------------------------------------------------------------------ lifecycle
+
+  private async bootstrap(): Promise<void> {
+    this.metadata.markStale();
+    this.stats.metadataRefreshes++;
+    await this.metadata.refreshIfNeeded(true);
+    if (this.options.idempotence) {
+      const { producerId, producerEpoch } = await this.channel.initProducerId();
+      this.sequences.setProducer(producerId, producerEpoch);
+      // Batches sent under an earlier id get fresh sequences under this one.
+      for (const batch of this.accumulator.queued()) this.restamp(batch);
+      this.log.debug({ producerId, producerEpoch }, 'client: producer id assigned');
+    }
+  }
+
+  private async drainForClose(): Promise<void> {
+    if (this.options.idempotence && !this.sequences.hasProducerId && !this.accumulator.isEmpty()) {
+      await this.bootstrap().catch((err: unknown) => this.log.warn({ err }, 'client: no producer id before close'));
+    }
+    const flushed = this.flush();
+    if (Number.isFinite(this.closeTimeoutMs)) {
+      let handle: TimerHandle | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        handle = this.clock.setTimeout(resolve, this.closeTimeoutMs);
+      });
+      await Promise.race([flushed, timeout]);
+      this.clock.clearTimeout(handle);
+    } else {
+      await flushed;
+    }
+  }
+
+  private finishClose(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer.handle);
+    this.timer = undefined;
+    const error = this.fatal ?? new ClientClosedError('send');
+    for (const batch of this.accumulator.drainAll()) this.failBatch(batch, error);
+    for (const w of this.waiting.splice(0)) this.settle(w.record.completion, error, null);
+    this.waitingBytes = 0;
+    this.channel.close();
+    // In-flight requests fail with NETWORK_EXCEPTION as the channel closes; their batches fail, not retry.
+  }
+
+  private onStateChange(state: ProducerState): void {
+    this.state = state;
+    if (state === 'failed') {
+      const error = this.actor.getSnapshot().context.fatal ?? new RaftlineError('UNKNOWN_SERVER_ERROR', 'the producer failed');
+      this.fatal = error;
+      for (const batch of this.accumulator.drainAll()) this.failBatch(batch, error);
+      for (const w of this.waiting.splice(0)) this.settle(w.record.completion, error, null);
+      this.waitingBytes = 0;
+    }
+    this.wake();
+  }
+
+  private backoffMs(attempt: number): number {
+    const base = Math.min(this.options.retryBackoffMaxMs, this.options.retryBackoffMs * 2 ** Math.max(0, attempt - 1));
+    // ±20 % jitter (Kafka's retry.backoff jitter), from the Random port so the simulator replays it.
+    return Math.max(0, Math.round(base * (0.8 + 0.4 * this.random.next())));
+  }
+
+  private get canSend(): boolean {
+    if (this.state === 'ready') return true;
+    return this.state === 'closing' && (!this.options.idempotence || this.sequences.hasProducerId);
+  }
+
+  // ------------------------------------------------------------------------------------------ sender
+
+  private wake(): void {
+    if (this.wakeQueued) return;
+    this.wakeQueued = true;
+    // A microtask, not a timer: every send of the current turn lands in the accumulator first (they batch), and
+    // nothing waits for a timer tick. Deterministic under the simulator as well.
+    queueMicrotask(() => {
+      this.wakeQueued = false;
+      this.run();
+    });
+  }
+
+  private wakeIn(delayMs: number): void {
+    const atMs = this.clock.monotonicMs() + Math.max(0, delayMs);
+    if (this.timer !== undefined) {
+      if (this.timer.atMs <= atMs) return;
+      this.clock.clearTimeout(this.timer.handle);
+    }
+    const handle = this.clock.setTimeout(() => {
+      if (this.timer?.handle === handle) this.timer = undefined;
+      this.run();
+    }, Math.max(0, delayMs));
+    this.timer = { handle, atMs };
+  }
+
+  private run(): void {
+    if (this.state === 'closed') return;
+    const now = this.clock.monotonicMs();
+    this.admitWaiting(now);
+    for (const batch of this.accumulator.expire(now, this.options.deliveryTimeoutMs)) {
+      if (batch.attempts > 0 && this.options.idempotence) this.sequenceBroken(batch);
+      this.failBatch(batch, new DeliveryTimeoutError(batch.topic, batch.partition, now - batch.createdMs, { cause: batch.lastError }));
+    }
+    if (this.metadata.isStale && (this.waiting.length > 0 || !this.accumulator.isEmpty())) {
+      const version = this.metadata.version;
+      const delay = this.metadata.refreshDelayMs();
+      if (delay > 0) this.wakeIn(delay);
+      else {
+        this.stats.metadataRefreshes++;
+        void this.metadata.refreshIfNeeded().then(() => {
+          if (this.metadata.version !== version || this.metadata.isStale) this.wake();
+        });
+      }
+    }
+    if (!this.canSend) {
+      // Still connecting: look again later so queued records still meet their delivery timeout.
+      if (!this.accumulator.isEmpty() || this.waiting.length > 0) this.wakeIn(Math.max(1, this.options.retryBackoffMs));
+      return;
+    }
+    let nextCheck: number | undefined;
+    // Each pass sends at most one request per broker; in-flight limits end the loop.
+    for (let pass = 0; pass < 64; pass++) {
+      const { ready, nextCheckDelayMs } = this.accumulator.ready(now, (tp) => this.sendable(tp));
+      nextCheck = nextCheckDelayMs;
+      if (ready.length === 0) break;
+      if (!this.sendReady(ready)) break;
+    }
+    if (nextCheck !== undefined) this.wakeIn(nextCheck);
+    if (this.waiting.length > 0) this.wakeIn(Math.max(this.metadata.refreshDelayMs(), this.options.metadataRefreshBackoffMs));
+  }
+
+  /** Moves records whose topic now has metadata into the accumulator, in order; fails those past max.block.ms. */
+  private admitWaiting(now: number): void {
+    if (this.waiting.length === 0) return;
+    const still: WaitingRecord[] = [];
+    const blockedTopics = new Set<string>();
+    for (const w of this.waiting) {
+      const meta = this.metadata.topic(w.topic);
+      const known = meta !== undefined && meta.partitions.length > 0 && meta.error === null;
+      if (known && !blockedTopics.has(w.topic)) {
+        this.waitingBytes -= w.record.sizeBytes;
+        try {
+          this.append(w.topic, w.partition, w.record);
+        } catch (err) {
+          this.settle(w.record.completion, err instanceof Error ? err : new Error(String(err)), null);
+        }
+        continue;
+      }
+      if (now - w.sinceMs >= this.options.maxBlockMs) {
+        this.waitingBytes -= w.record.sizeBytes;
+        this.settle(w.record.completion, new UnknownTopicError(w.topic, now - w.sinceMs), null);
+        continue;
+      }
+      blockedTopics.add(w.topic);
+      still.push(w);
+    }
+    this.waiting.length = 0;
+    this.waiting.push(...still);
+    if (this.waitingBytes < 0) throw new Error('producer: waiting bytes went negative');
+  }
+
+  private sendable(tp: TopicPartition): boolean {
+    const leader = this.metadata.leader(tp.topic, tp.partition);
+    if (leader === undefined) {
+      this.metadata.markStale();
+      return false;
+    }
+    if ((this.nodeInFlight.get(leader.nodeId) ?? 0) >= this.options.maxInFlight) return false;
+    const key = tpKey(tp.topic, tp.partition);
+    const inFlight = this.partitionInFlight.get(key) ?? 0;
+    const head = this.accumulator.peek(tp);
+    // A retry goes out only when nothing of its partition is in flight: later batches cannot overtake it.
+    if (head !== undefined && head.attempts > 0 && inFlight > 0) return false;
+    if (this.options.idempotence && !this.sequences.canSend(key)) return false;
+    return true;
+  }
+
+  /** Drains one batch per ready partition into one request per leader. False when nothing could be sent. */
+  private sendReady(ready: TopicPartition[]): boolean {
+    const byNode = new Map<number, { node: BrokerNode; tps: TopicPartition[] }>();
+    for (const tp of ready) {
+      const node = this.metadata.leader(tp.topic, tp.partition)!;
+      let entry = byNode.get(node.nodeId);
+      if (entry === undefined) {
+        entry = { node, tps: [] };
+        byNode.set(node.nodeId, entry);
+      }
+      entry.tps.push(tp);
+    }
+    let sent = false;
+    for (const { node, tps } of byNode.values()) {
+      const batches: ProducerBatch<Completion>[] = [];
+      let bytes = 0;
+      for (const tp of tps) {
+        const head = this.accumulator.peek(tp);
+        if (head === undefined) continue;
+        const size = head.encoded?.length ?? head.sizeBytes;
+        if (batches.length > 0 && bytes + size > this.options.maxRequestBytes) break;
+        const batch = this.accumulator.drain(tp)!;
+        this.prepare(batch);
+        bytes += batch.encoded!.length;
+        batches.push(batch);
+      }
+      if (batches.length === 0) continue;
+      this.sendRequest(node, batches);
+      sent = true;
+    }
+    return sent;
+  }
+
+  /** Assigns the sequence (first send with idempotence) and encodes the batch once; retries resend the same bytes. */
+  private prepare(batch: ProducerBatch<Completion>): void {
+    if (batch.encoded !== undefined) return;
+    const key = tpKey(batch.topic, batch.partition);
+    if (this.options.idempotence) {
+      batch.producerId = this.sequences.producerId;
+      batch.producerEpoch = this.sequences.producerEpoch;
+      batch.baseSequence = this.sequences.assign(key, batch.recordCount);
+    }
+    batch.encoded = encodeBatch({
+      records: batch.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+      timestamp: batch.records[0]!.timestamp,
+      compression: this.options.compression,
+      producerId: batch.producerId,
+      producerEpoch: batch.producerEpoch,
+      baseSequence: batch.baseSequence,
+    });
+  }
+
+  /** A batch queued under an older producer id: drop its bytes and sequence so it is stamped afresh. */
+  private restamp(batch: ProducerBatch<Completion>): void {
+    if (batch.encoded === undefined || batch.producerId === this.sequences.producerId) return;
+    batch.encoded = undefined;
+    batch.baseSequence = -1;
+    batch.producerId = -1;
+    batch.producerEpoch = -1;
+  }
+
+  private sendRequest(node: BrokerNode, batches: ProducerBatch<Completion>[]): void {
+    this.nodeInFlight.set(node.nodeId, (this.nodeInFlight.get(node.nodeId) ?? 0) + 1);
+    if (this.nodeInFlight.get(node.nodeId)! > this.options.maxInFlight) throw new Error('producer: in-flight limit exceeded');
+    for (const batch of batches) {
+      const key = tpKey(batch.topic, batch.partition);
+      this.partitionInFlight.set(key, (this.partitionInFlight.get(key) ?? 0) + 1);
+      if (this.options.idempotence) this.sequences.sent(key, batch.baseSequence);
+      batch.attempts++;
+    }
+    this.stats.requests++;
+    const call = {
+      acks: this.options.acks,
+      timeoutMs: this.options.requestTimeoutMs,
+      partitions: batches.map((b) => ({ topic: b.topic, partition: b.partition, records: b.encoded! })),
+    };
+    let answered = false;
+    const done = (results: ProducePartitionResult[] | undefined, error: RaftlineError | undefined): void => {
+      if (answered) throw new Error('producer: a produce request was answered twice');
+      answered = true;
+      const n = this.nodeInFlight.get(node.nodeId)! - 1;
+      if (n < 0) throw new Error('producer: node in-flight count went negative');
+      this.nodeInFlight.set(node.nodeId, n);
+      for (const batch of batches) {
+        const result = results?.find((r) => r.topic === batch.topic && r.partition === batch.partition);
+        const failure =
+          error ??
+          (result === undefined
+            ? new RaftlineError('UNKNOWN_SERVER_ERROR', `the produce response has no entry for ${batch.topic}-${batch.partition}`)
+            : result.error === null
+              ? undefined
+              : new RaftlineError(result.error.code, result.error.message));
+        this.onBatchAnswered(batch, failure, result?.baseOffset ?? -1);
+      }
+      this.wake();
+    };
+    let promise: Promise<ProducePartitionResult[]>;
+    try {
+      promise = this.channel.produce(node, call);
+    } catch (err) {
+      promise = Promise.reject(err);
+    }
+    promise.then(
+      (results) => done(results, undefined),
+      (err: unknown) => done(undefined, err instanceof RaftlineError ? err : new RaftlineError('NETWORK_EXCEPTION', String(err), { cause: err })),
+    );
+  }
+
+  private onBatchAnswered(batch: ProducerBatch<Completion>, error: RaftlineError | undefined, baseOffset: number): void {
+    const key = tpKey(batch.topic, batch.partition);
+    const n = (this.partitionInFlight.get(key) ?? 0) - 1;
+    if (n < 0) throw new Error(`producer: ${key} in-flight count went negative`);
+    if (n === 0) this.partitionInFlight.delete(key);
+    else this.partitionInFlight.set(key, n);
+    const current = this.options.idempotence && batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch;
+    if (current) this.sequences.answered(key, batch.baseSequence);
+    if (error === undefined || error.code === 'DUPLICATE_SEQUENCE_NUMBER') {
+      if (current) this.sequences.acknowledged(key, batch.baseSequence, batch.recordCount);
+      this.completeBatch(batch, error === undefined ? baseOffset : -1);
+      return;
+    }
+    const code = error.code;
+    if (code === 'PRODUCER_FENCED' || code === 'INVALID_PRODUCER_EPOCH') {
+      this.failBatch(batch, error);
+      this.actor.send({ type: 'producer.fatal', error });
+      return;
+    }
+    batch.lastError = error;
+    const now = this.clock.monotonicMs();
+    let retriable = isRetriable(code);
+    if (this.options.idempotence && code === 'OUT_OF_ORDER_SEQUENCE_NUMBER') {
+      // An earlier batch of the partition failed and will be resent first: this one follows it (Kafka's rule).
+      retriable = current && !this.sequences.isNextExpected(key, batch.baseSequence);
+    }
+    const withinDelivery = now - batch.createdMs < this.options.deliveryTimeoutMs;
+    if (retriable && batch.attempts <= this.options.retries && withinDelivery && this.state !== 'closed' && this.state !== 'failed') {
+      if (leadershipErrors.has(code)) this.metadata.markStale();
+      batch.retryAtMs = now + this.backoffMs(batch.attempts);
+      this.stats.retries++;
+      if (!current) this.restamp(batch);
+      this.accumulator.reenqueue(batch);
+      this.log.debug({ topic: batch.topic, partition: batch.partition, code, attempt: batch.attempts }, 'client: produce will be retried');
+      return;
+    }
+    if (this.options.idempotence && current && (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || code === 'UNKNOWN_PRODUCER_ID')) {
+      this.sequenceBroken(batch);
+    }
+    this.failBatch(batch, withinDelivery ? error : new DeliveryTimeoutError(batch.topic, batch.partition, now - batch.createdMs, { cause: error }));
+  }
+
+  /**
+   * The partition's sequence can no longer continue (a batch given up after it was sent, or the broker lost our
+   * state): take a fresh producer id, and restamp what is queued, as Kafka bumps the epoch (KIP-360).
+   */
+  private sequenceBroken(batch: ProducerBatch<Completion>): void {
+    this.log.warn({ topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence }, 'client: sequence broken; asking for a new producer id');
+    this.sequences.reset();
+    for (const queued of this.accumulator.queued()) this.restamp(queued);
+    if (this.state === 'ready') this.actor.send({ type: 'producer.reinit' });
+  }
+
+  private completeBatch(batch: ProducerBatch<Completion>, baseOffset: number): void {
+    this.accumulator.release(batch);
+    batch.records.forEach((r, i) => {
+      this.stats.acknowledged++;
+      this.settle(r.completion, null, {
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: baseOffset < 0 ? -1 : baseOffset + i,
+        timestamp: r.timestamp,
+      });
+    });
+  }
+
+  private failBatch(batch: ProducerBatch<Completion>, error: Error): void {
+    this.accumulator.release(batch);
+    this.log.debug({ topic: batch.topic, partition: batch.partition, err: error }, 'client: batch failed');
+    for (const r of batch.records) {
+      this.stats.failed++;
+      this.settle(r.completion, error, null);
+    }
+  }
+
+  private settle(c: Completion, error: Error | null, metadata: RecordMetadata | null): void {
+    if (c.settled) throw new Error('producer: a record settled twice');
+    c.settled = true;
+    this.incomplete.delete(c);
+    if (error !== null) c.reject(error);
+    else c.resolve(metadata!);
+    if (c.callback !== undefined) {
+      try {
+        c.callback(error, metadata);
+      } catch (err) {
+        this.log.error({ err }, 'client: a send callback threw');
+      }
+    }
+  }
+}
