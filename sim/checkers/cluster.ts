@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { encodeImageSnapshot } from '../../src/controller/metadata-follower.js';
 import { configResourceKey, isBrokerActive, type MetadataImage } from '../../src/controller/image.js';
+import type { MetadataRecord } from '../../src/controller/records.js';
 import type { Checker, Fail } from '../system.js';
 
 export const clusterCheckerNames = [
@@ -32,6 +33,8 @@ export interface ClusterNodeView {
    */
   readonly batchImages: readonly MetadataImage[];
   readonly pendingBatchEnds: readonly number[];
+  /** The metadata records of offsets `from`..`to` (inclusive) from the node's log, or null when it no longer has them. */
+  records(from: number, to: number): MetadataRecord[] | null;
 }
 
 /** The partitions a fenced or shutting-down leader still leads although another ISR member is active. */
@@ -48,21 +51,26 @@ export function strandedLeaders(image: MetadataImage): string[] {
 }
 
 /**
- * Unclean elections from `before` to `after` (one node's consecutive committed images): a partition whose leader
- * epoch went up by one to a leader outside the previous ISR and ELR, named with whether its topic allowed it.
+ * Unclean elections from `before` to `after` (one node's consecutive committed images), read from the metadata
+ * records in between (`records`: those of offsets before.offset+1 .. after.offset, or null when the node's log no
+ * longer holds them — then nothing is judged): a partition-change flagged unclean, named with whether its topic
+ * allowed it. (An image diff alone cannot tell: an ISR expansion and a clean election of the newcomer look the same.)
  */
-export function uncleanElections(before: MetadataImage, after: MetadataImage, uncleanDefault: boolean): Array<{ where: string; leader: number; leaderEpoch: number; allowed: boolean }> {
+export function uncleanElections(
+  before: MetadataImage,
+  after: MetadataImage,
+  records: readonly MetadataRecord[] | null,
+  uncleanDefault: boolean,
+): Array<{ where: string; leader: number; leaderEpoch: number; allowed: boolean }> {
   const out: Array<{ where: string; leader: number; leaderEpoch: number; allowed: boolean }> = [];
-  for (const [id, topic] of after.topicsById) {
-    const was = before.topicsById.get(id);
-    if (was === undefined) continue;
+  if (records === null) return out;
+  for (const r of records) {
+    if (r.type !== 'partition-change' || !r.unclean || r.leader === undefined) continue;
+    const topic = after.topicsById.get(r.topicId) ?? before.topicsById.get(r.topicId);
+    if (topic === undefined) continue;
     const setting = after.configs.get(configResourceKey('topic', topic.name))?.get('unclean.leader.election.enable');
     const allowed = setting === undefined ? uncleanDefault : setting.toLowerCase() === 'true';
-    topic.partitions.forEach((p, i) => {
-      const old = was.partitions[i];
-      if (old === undefined || p.leader === -1 || p.leaderEpoch !== old.leaderEpoch + 1) return;
-      if (!old.isr.includes(p.leader) && !old.elr.includes(p.leader)) out.push({ where: `${topic.name}-${i}`, leader: p.leader, leaderEpoch: p.leaderEpoch, allowed });
-    });
+    out.push({ where: `${topic.name}-${r.partitionId}`, leader: r.leader, leaderEpoch: after.topicsById.get(r.topicId)?.partitions[r.partitionId]?.leaderEpoch ?? -1, allowed });
   }
   return out;
 }
@@ -115,15 +123,15 @@ export class ClusterSafetyMonitor {
       if (before === n.image) continue;
       this.lastImage.set(n.nodeId, n.image);
       this.lastIncarnation.set(n.nodeId, n.incarnation);
-      this.onCommittedImage(n.nodeId, n.image, before);
+      this.onCommittedImage(n.nodeId, n.image, before, before === undefined ? null : n.records(before.offset + 1, n.image.offset));
     }
   }
 
   /** A committed image of a node, seen for the first time (`before`: the node's previous one, same incarnation). */
-  onCommittedImage(nodeId: number, image: MetadataImage, before?: MetadataImage): void {
+  onCommittedImage(nodeId: number, image: MetadataImage, before?: MetadataImage, records: readonly MetadataRecord[] | null = null): void {
     if (image.offset < 0) return;
     if (before !== undefined) {
-      for (const e of uncleanElections(before, image, this.uncleanDefault)) {
+      for (const e of uncleanElections(before, image, records, this.uncleanDefault)) {
         this.stats.uncleanElections++;
         if (!e.allowed) this.violation('cluster.clean-election', `${e.where}: broker ${e.leader} elected leader in epoch ${e.leaderEpoch} from outside the ISR and ELR although unclean.leader.election.enable is false (node ${nodeId}, offset ${image.offset})`);
       }

@@ -32,6 +32,8 @@ export interface AdminOpSpec {
   configs: Record<string, string>;
   /** Manual placement (numPartitions and replicationFactor are then -1). */
   assignments?: number[][];
+  /** A topic of the schedule: sent again until answered, even across client crashes (the data workload needs it). */
+  required?: boolean;
 }
 
 /**
@@ -68,6 +70,8 @@ export class AdminWorkload {
   readonly history: AdminOp[] = [];
   private readonly plan: AdminOpSpec[];
   private next = 0;
+  /** Creates of the schedule's topics whose client crashed before an answer: sent again (the data workload needs them). */
+  private readonly again: AdminOpSpec[] = [];
   private roundRobin = 0;
   /** The incarnation of the client that drives the workload now (an older one's attempts are abandoned). */
   private driver = 0;
@@ -79,13 +83,14 @@ export class AdminWorkload {
       partitions: t.assignments === undefined ? t.partitions : -1,
       replicationFactor: t.assignments === undefined ? (t.config['replication.factor'] ?? -1) : -1,
       ...(t.assignments === undefined ? {} : { assignments: t.assignments }),
+      required: true,
       configs: Object.fromEntries(Object.entries(t.config).filter(([k]) => k !== 'replication.factor').map(([k, v]) => [k, String(v)])),
     })), ...randomOps(options.sim.stream('cluster/admin'), options.params.adminOps, Math.min(3, options.brokers.length))];
   }
 
   /** Every planned operation was invoked and none is still waiting for an answer. */
   done(): boolean {
-    return this.next >= this.plan.length && this.history.every((op) => op.status !== 'pending');
+    return this.next >= this.plan.length && this.again.length === 0 && this.history.every((op) => op.status !== 'pending');
   }
 
   /** Starts driving the workload from a client node's incarnation; an earlier driver's pending operation is abandoned. */
@@ -95,6 +100,10 @@ export class AdminWorkload {
       if (op.status === 'pending') {
         op.status = 'abandoned';
         if (op.maybeApplied || op.attempts > 0) op.effect = 'unknown';
+        if (op.required === true) {
+          const { kind, name, partitions, replicationFactor, configs, assignments } = op;
+          this.again.push({ kind, name, partitions, replicationFactor, configs, required: true, ...(assignments === undefined ? {} : { assignments }) });
+        }
       }
     }
     const live = (): boolean => alive() && this.driver === id;
@@ -117,8 +126,8 @@ export class AdminWorkload {
       clients.set(nodeId, client);
       return client;
     };
-    while (live() && this.next < this.plan.length) {
-      const spec = this.plan[this.next++]!;
+    while (live() && (this.again.length > 0 || this.next < this.plan.length)) {
+      const spec = this.again.shift() ?? this.plan[this.next++]!;
       const op: AdminOp = { ...spec, seq: this.history.length, invokedAtMs: this.options.sim.nowMs(), status: 'pending', effect: 'unknown', answer: null, topicId: null, attempts: 0, maybeApplied: false };
       this.history.push(op);
       runtime.log.info({ seq: op.seq, kind: op.kind, topic: op.name }, 'admin: invoke');

@@ -5,6 +5,7 @@
 // same sequence when idempotent) and ends as exactly one of ok / fail / indeterminate in the history.
 import { decodeRecords, batchesIn, encodeBatch } from '../../src/storage/record-batch.js';
 import type { MetadataImage } from '../../src/controller/image.js';
+import type { MetadataRecord } from '../../src/controller/records.js';
 import type { Runtime } from '../../src/runtime/index.js';
 import { sleep } from '../../src/runtime/clock.js';
 import { RaftlineError, type ErrorCode } from '../../src/wire/errors.js';
@@ -13,9 +14,15 @@ import { RpcClient } from '../../src/wire/rpc.js';
 import type { Acks, HistoryEvent } from '../checkers/data.js';
 import type { Simulation } from '../simulation.js';
 import type { SimNodeContext } from '../system.js';
+import { Producer } from '../../src/client/producer.js';
+import { createWireChannel } from '../../src/client/wire-channel.js';
 import type { TraceEvent } from '../trace.js';
 
 export interface DataParams {
+  /** Who produces: the real client Producer of src/client/ ('real'), or raw data.produce requests ('wire'). */
+  producer: 'real' | 'wire';
+  /** Sends a real producer keeps outstanding at once (its batching and in-flight window get exercised). */
+  inFlight: number;
   /** Producers use idempotence (InitProducerId, sequence numbers) — Kafka's default. */
   idempotent: boolean;
   /** A send not acknowledged this long after it was invoked ends (fail or indeterminate). */
@@ -56,8 +63,8 @@ interface ProducerState {
   /** Values that ended (ok, fail or indeterminate). */
   settled: number;
   instances: number;
-  /** The value whose send is under way, with the history producer that sent it. */
-  inFlight: { value: string; producer: string } | null;
+  /** The values whose sends are under way, with the history producer that sent each. */
+  inFlight: Map<string, string>;
 }
 
 /** One client node's view of the cluster: an RPC client per server node and the partition leaders it last heard of. */
@@ -117,6 +124,8 @@ export interface DataWorkloadOptions {
   params: DataParams;
   servers: readonly number[];
   port: number;
+  /** The partition's leader as the committed metadata says now: the broker a real producer's acknowledgement came from. */
+  leaderNow?: (topic: string, partition: number) => number | null;
 }
 
 export class DataWorkload {
@@ -149,7 +158,7 @@ export class DataWorkload {
       next: 0,
       settled: 0,
       instances: 0,
-      inFlight: null,
+      inFlight: new Map<string, string>(),
     }));
     this.consumers = schedule.workload.consumers.map((c) => ({ id: c.id, node: nodeOf(c.node, `consumer ${c.id}`), topic: topicOf(c.topic, `consumer ${c.id}`) }));
   }
@@ -186,7 +195,7 @@ export class DataWorkload {
   }
 
   /** Leader changes of the workload's topics, as each node's committed image shows them step by step. */
-  onImage(nodeId: number, image: MetadataImage, nowMs: number): void {
+  onImage(nodeId: number, image: MetadataImage, nowMs: number, records: (from: number, to: number) => MetadataRecord[] | null = () => null): void {
     const before = this.lastImage.get(nodeId);
     if (before === image) return;
     this.lastImage.set(nodeId, image);
@@ -202,7 +211,10 @@ export class DataWorkload {
         const key = `${now.topicId}/${i}/${p.leaderEpoch}`;
         if (this.elections.has(key)) return;
         this.elections.add(key);
-        this.record({ t: nowMs, type: 'election', topic: name, partition: i, leader: p.leader, leaderEpoch: p.leaderEpoch, unclean: !old.isr.includes(p.leader) && !old.elr.includes(p.leader) });
+        // Unclean when a record in between says so (the image alone cannot tell an ISR expansion from it).
+        const between = records(before.offset + 1, image.offset);
+        const unclean = between !== null && between.some((r) => r.type === 'partition-change' && r.unclean && r.topicId === now.topicId && r.partitionId === i);
+        this.record({ t: nowMs, type: 'election', topic: name, partition: i, leader: p.leader, leaderEpoch: p.leaderEpoch, unclean });
       });
     }
   }
@@ -215,12 +227,13 @@ export class DataWorkload {
     const channel = new ClusterChannel(ctx.runtime, this.options.servers, (id) => `${ctx.hostOf(id)}:${this.options.port}`);
     for (const p of this.producers) {
       if (p.spec.node !== ctx.nodeId) continue;
-      if (p.inFlight !== null) {
-        this.record({ t: this.options.sim.nowMs(), type: 'send.indeterminate', producer: p.inFlight.producer, value: p.inFlight.value, reason: 'the client crashed' });
-        p.inFlight = null;
+      for (const [value, producer] of p.inFlight) {
+        this.record({ t: this.options.sim.nowMs(), type: 'send.indeterminate', producer, value, reason: 'the client crashed' });
         p.settled++;
       }
-      void this.produce(p, ctx.runtime, channel, live);
+      p.inFlight.clear();
+      if (this.options.params.producer === 'real') void this.produceWithClient(p, ctx, live);
+      else void this.produce(p, ctx.runtime, channel, live);
     }
     for (const c of this.consumers) if (c.node === ctx.nodeId) void this.consume(c, ctx.runtime, channel, live);
   }
@@ -247,12 +260,12 @@ export class DataWorkload {
         const n = state.next++;
         const value = `${spec.id}-${n}`;
         const partition = n % partitions;
-        state.inFlight = { value, producer };
+        state.inFlight.set(value, producer);
         this.record({ t: this.options.sim.nowMs(), type: 'send.invoke', producer, value, seq: n, topic: spec.topic, partition });
         const sequence = sequences.get(partition) ?? 0;
         const outcome = await this.sendOne(spec, runtime, channel, live, value, partition, identity === null ? null : { ...identity, sequence });
         if (!live()) return;
-        state.inFlight = null;
+        state.inFlight.delete(value);
         state.settled++;
         const t = this.options.sim.nowMs();
         if (outcome.kind === 'ok') {
@@ -266,6 +279,55 @@ export class DataWorkload {
         await sleep(runtime.clock, spec.intervalMs);
         if (outcome.kind === 'indeterminate' && params.idempotent) break;
       }
+    }
+  }
+
+  /**
+   * The real client: one Producer per client incarnation (a new producer id), `inFlight` sends outstanding, each
+   * awaited for its metadata. A send that fails is recorded indeterminate: the client retried inside, and some
+   * attempt may have been written.
+   */
+  private async produceWithClient(state: ProducerState, ctx: SimNodeContext, live: () => boolean): Promise<void> {
+    const { spec } = state;
+    const { params, sim } = this.options;
+    const runtime = ctx.runtime;
+    const partitions = this.partitionsOf.get(spec.topic)!;
+    const idempotent = params.idempotent && spec.acks === -1;
+    const producer = `${spec.id}#${++state.instances}`;
+    this.record({ t: sim.nowMs(), type: 'producer', producer, idempotent, acks: spec.acks });
+    const log = runtime.log.child({ actor: `producer-${spec.id}` });
+    const channel = createWireChannel({ bootstrap: this.options.servers.map((id) => `${ctx.hostOf(id)}:${this.options.port}`), network: runtime.network, clock: runtime.clock, log, requestTimeoutMs: params.requestTimeoutMs });
+    const client = new Producer(
+      { acks: spec.acks === -1 ? 'all' : spec.acks, idempotence: idempotent, deliveryTimeoutMs: params.deliveryTimeoutMs, requestTimeoutMs: params.requestTimeoutMs, maxBlockMs: params.deliveryTimeoutMs, retryBackoffMs: params.retryMs },
+      { channel, clock: runtime.clock, random: runtime.random.split(`producer/${spec.id}`), log },
+    );
+    const outstanding = new Set<Promise<void>>();
+    while (live() && state.next < spec.messages) {
+      while (outstanding.size >= params.inFlight) await Promise.race(outstanding);
+      if (!live()) return;
+      const n = state.next++;
+      const value = `${spec.id}-${n}`;
+      const partition = n % partitions;
+      state.inFlight.set(value, producer);
+      this.record({ t: sim.nowMs(), type: 'send.invoke', producer, value, seq: n, topic: spec.topic, partition });
+      const done = client.send({ topic: spec.topic, partition, value: Buffer.from(value) }).then(
+        (meta) => {
+          if (!live()) return;
+          state.inFlight.delete(value);
+          state.settled++;
+          if (meta.offset < 0) this.record({ t: sim.nowMs(), type: 'send.indeterminate', producer, value, reason: `acknowledged without an offset (acks=${spec.acks})` });
+          else this.record({ t: sim.nowMs(), type: 'send.ok', producer, value, topic: spec.topic, partition: meta.partition, offset: meta.offset, leader: this.options.leaderNow?.(spec.topic, meta.partition) ?? -1 });
+        },
+        (error: unknown) => {
+          if (!live()) return;
+          state.inFlight.delete(value);
+          state.settled++;
+          this.record({ t: sim.nowMs(), type: 'send.indeterminate', producer, value, reason: error instanceof Error ? `${error.name}: ${error.message}` : String(error) });
+        },
+      );
+      const tracked = done.finally(() => outstanding.delete(tracked));
+      outstanding.add(tracked);
+      await sleep(runtime.clock, spec.intervalMs);
     }
   }
 
@@ -394,8 +456,12 @@ export function dataParams(raw: Record<string, number | string | boolean>): Data
     return v;
   };
   const idempotent = raw['idempotent'] ?? true;
+  const producer = raw['producer'] ?? 'real';
+  if (producer !== 'real' && producer !== 'wire') throw new TypeError(`cluster: params.producer must be real or wire, got ${JSON.stringify(producer)}`);
   if (typeof idempotent !== 'boolean') throw new TypeError(`cluster: params.idempotent must be true or false, got ${JSON.stringify(idempotent)}`);
   return {
+    producer,
+    inFlight: Math.max(1, Math.floor(num('inFlight', 5))),
     idempotent,
     deliveryTimeoutMs: num('deliveryTimeoutMs', 10_000),
     requestTimeoutMs: num('requestTimeoutMs', 3_000),
@@ -404,4 +470,4 @@ export function dataParams(raw: Record<string, number | string | boolean>): Data
   };
 }
 
-export const dataParamKeys = ['idempotent', 'deliveryTimeoutMs', 'requestTimeoutMs', 'retryMs', 'consumerPassMs'];
+export const dataParamKeys = ['producer', 'inFlight', 'idempotent', 'deliveryTimeoutMs', 'requestTimeoutMs', 'retryMs', 'consumerPassMs'];

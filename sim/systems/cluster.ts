@@ -7,6 +7,8 @@ import { resolveConfig, type NodeConfig, type RawValue } from '../../src/broker/
 import { startNodeCore, type NodeCore } from '../../src/broker/node-core.js';
 import type { Connection, Listener } from '../../src/runtime/network.js';
 import type { MetadataImage } from '../../src/controller/image.js';
+import type { MetadataRecord } from '../../src/controller/records.js';
+import { decodeMetadataRecord } from '../../src/controller/metadata-follower.js';
 import { clusterCheckers, ClusterSafetyMonitor, type ClusterNodeView } from '../checkers/cluster.js';
 import type { Schedule } from '../schedule.js';
 import type { Simulation } from '../simulation.js';
@@ -133,7 +135,17 @@ export class ClusterServerNode implements SimNode {
         pendingBatchEnds = context.images.pending.map((b) => b.lastOffset);
       }
     }
-    return { nodeId: this.ctx.nodeId, incarnation: this.ctx.incarnation, image: core.quorum.follower.image(), controller: controllerView, batchImages, pendingBatchEnds };
+    const log = core.quorum.raft.actor.getSnapshot().context.ports.log;
+    const records = (from: number, to: number): MetadataRecord[] | null => {
+      const out: MetadataRecord[] = [];
+      for (let offset = from; offset <= to; offset++) {
+        const entry = log.entryAt(offset);
+        if (entry === undefined) return null;
+        if (entry.record.type === 'data') out.push(decodeMetadataRecord(entry.record.data));
+      }
+      return out;
+    };
+    return { nodeId: this.ctx.nodeId, incarnation: this.ctx.incarnation, image: core.quorum.follower.image(), controller: controllerView, batchImages, pendingBatchEnds, records };
   }
 }
 
@@ -183,7 +195,16 @@ export class ClusterWorld {
     // Validate every server's configuration up front: a bad `config.*` param is bad input, not a node failure.
     for (const n of nodes.filter((x) => isServer(x.roles))) clusterNodeConfig({ nodeId: n.id, host: `n${n.id}`, roles: n.roles, schedule: sim.schedule, hostOf: (id) => `n${id}` }, this.params.nodeConfig);
     this.admin = new AdminWorkload({ sim, params: this.params, servers: this.serverIds, brokers: this.brokerIds, port: clusterPort });
-    this.data = new DataWorkload({ sim, params: this.params.data, servers: this.brokerIds, port: clusterPort });
+    this.data = new DataWorkload({
+      sim,
+      params: this.params.data,
+      servers: this.brokerIds,
+      port: clusterPort,
+      leaderNow: (topic, partition) => {
+        const leader = this.activeImage()?.topicsByName.get(topic)?.partitions[partition]?.leader;
+        return leader === undefined || leader < 0 ? null : leader;
+      },
+    });
     sim.trace.subscribe((e) => this.data.onTrace(e));
   }
 
@@ -205,7 +226,7 @@ export class ClusterWorld {
   /** Each step: the checkers' observations, and the elections the data history needs. */
   observe(): ClusterNodeView[] {
     const views = this.views();
-    if (this.data.active) for (const v of views) this.data.onImage(v.nodeId, v.image, this.sim.nowMs());
+    if (this.data.active) for (const v of views) this.data.onImage(v.nodeId, v.image, this.sim.nowMs(), v.records);
     return views;
   }
 

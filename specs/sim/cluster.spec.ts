@@ -79,7 +79,7 @@ function baseImage(): MetadataImage {
 }
 
 function view(nodeId: number, image: MetadataImage, extra: Partial<ClusterNodeView> = {}): ClusterNodeView {
-  return { nodeId, incarnation: 0, image, controller: null, batchImages: [], pendingBatchEnds: [], ...extra };
+  return { nodeId, incarnation: 0, image, controller: null, batchImages: [], pendingBatchEnds: [], records: () => null, ...extra };
 }
 
 test('cluster checker: two active controllers in one epoch are reported; successive epochs are not', (t) => {
@@ -152,35 +152,45 @@ test('cluster checker: a fenced leader left in place while an ISR member is acti
 });
 
 test('cluster checker: a leader from outside the ISR is reported unless the topic allows unclean elections', (t) => {
-  // Broker 2 leaves the ISR, then is elected leader: unclean.
+  // Broker 2 leaves the ISR, then broker 1 is fenced and 2 elected: an unclean election, as its record says.
   const shrunk = applyRecords(baseImage(), [{ type: 'partition-change', version: 0, topicId: topic, partitionId: 0, isr: [1], unclean: false }], 6);
-  const unclean = applyRecords(shrunk, [
+  const uncleanBatch: MetadataRecord[] = [
     { type: 'fence-broker', version: 0, brokerId: 1, brokerEpoch: 0 },
     { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, isr: [2], unclean: true },
-  ], 7);
+  ];
+  const unclean = applyRecords(shrunk, uncleanBatch, 7);
+  const withRecords = (batch: MetadataRecord[]) => ({ records: () => batch });
   const strict = new ClusterSafetyMonitor(false);
   strict.onStep([view(2, shrunk)]);
-  strict.onStep([view(2, unclean)]);
+  strict.onStep([view(2, unclean, withRecords(uncleanBatch))]);
   t.regex(strict.take('cluster.clean-election') ?? '', /t-0: broker 2 elected leader in epoch 1 from outside the ISR and ELR although unclean.leader.election.enable is false/);
   t.is(strict.stats.uncleanElections, 1);
+  // Without the records in between (compacted away) nothing is judged.
+  const blind = new ClusterSafetyMonitor(false);
+  blind.onStep([view(2, shrunk)]);
+  blind.onStep([view(2, unclean)]);
+  t.is(blind.take('cluster.clean-election'), undefined);
   // Allowed by the nodes' default, or by the topic's own config: counted, not reported.
   const lenient = new ClusterSafetyMonitor(true);
   lenient.onStep([view(2, shrunk)]);
-  lenient.onStep([view(2, unclean)]);
+  lenient.onStep([view(2, unclean, withRecords(uncleanBatch))]);
   t.is(lenient.take('cluster.clean-election'), undefined);
   t.is(lenient.stats.uncleanElections, 1);
-  const topicAllows = (image: MetadataImage): MetadataImage => applyRecords(image, [{ type: 'config', version: 0, resourceType: 'topic', resourceName: 't', name: 'unclean.leader.election.enable', value: 'true' }], image.offset + 1);
+  const allowing: MetadataRecord = { type: 'config', version: 0, resourceType: 'topic', resourceName: 't', name: 'unclean.leader.election.enable', value: 'true' };
+  const shrunkAllowing = applyRecords(shrunk, [allowing], 7);
   const m = new ClusterSafetyMonitor(false);
-  const shrunkAllowing = topicAllows(shrunk);
   m.onStep([view(2, shrunkAllowing)]);
-  m.onStep([view(2, applyRecords(shrunkAllowing, [
-    { type: 'fence-broker', version: 0, brokerId: 1, brokerEpoch: 0 },
-    { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, isr: [2], unclean: true },
-  ], shrunkAllowing.offset + 1))]);
+  m.onStep([view(2, applyRecords(shrunkAllowing, uncleanBatch, 8), withRecords(uncleanBatch))]);
   t.is(m.take('cluster.clean-election'), undefined);
-  // A clean move to an ISR member is not an unclean election.
+  // An ISR expansion and a clean election of the newcomer, seen in one step, are not an unclean election.
+  const cleanBatch: MetadataRecord[] = [
+    { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, isr: [1, 2], unclean: false },
+    { type: 'fence-broker', version: 0, brokerId: 1, brokerEpoch: 0 },
+    { type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, isr: [2], unclean: false },
+  ];
   const clean = new ClusterSafetyMonitor(false);
-  clean.onStep([view(1, baseImage())]);
-  clean.onStep([view(1, applyRecords(baseImage(), [{ type: 'partition-change', version: 0, topicId: topic, partitionId: 0, leader: 2, unclean: false }], 6))]);
+  clean.onStep([view(1, shrunk)]);
+  clean.onStep([view(1, applyRecords(shrunk, cleanBatch, 7), withRecords(cleanBatch))]);
   t.is(clean.stats.uncleanElections, 0);
+  t.is(clean.take('cluster.clean-election'), undefined);
 });

@@ -18,7 +18,7 @@ function schedule(faults: ScheduleInput['faults'], params: Record<string, number
     workload: {
       producers: [{ id: 'p1', node: 9, topic: 'orders', acks: 'all', ratePerSec: 50, messages: 150 }, { id: 'p2', node: 9, topic: 'orders', acks: 1, ratePerSec: 40, messages: 100 }],
       consumers: [{ id: 'c1', node: 9, group: 'g', topic: 'orders' }],
-      params: { consumerPassMs: 500, ...params },
+      params: { consumerPassMs: 500, producer: 'wire', ...params },
     },
     network: { latencyMinMs: 1, latencyMaxMs: 5 },
     faults,

@@ -27,7 +27,7 @@ test('expectation: a schedule states it, the run reports whether it held, and th
     version: 1,
     system: 'toy-data-volatile',
     cluster: { nodes: [{ id: 1, roles: ['broker'] }, { id: 9, roles: ['client'] }], topics: [{ name: 't', partitions: 1 }] },
-    workload: { producers: [{ id: 'p', node: 9, topic: 't', acks: 1, ratePerSec: 50, messages: 60 }], consumers: [{ id: 'c', node: 9, group: 'g', topic: 't' }], params: { consumerPassMs: 300 } },
+    workload: { producers: [{ id: 'p', node: 9, topic: 't', acks: 1, ratePerSec: 50, messages: 60 }], consumers: [{ id: 'c', node: 9, group: 'g', topic: 't' }], params: { consumerPassMs: 300, producer: 'wire' } },
     faults: [{ at: 800, kind: 'crash', node: 1 }, { at: 900, kind: 'restart', node: 1 }],
     phases: { safetyMs: 3_000, livenessMs: 10_000 },
     expect: { violations: [{ checker: 'data.lost-write', cause: 'acks1-leader-crash' }, { checker: 'data.one-value-per-offset' }], why: 'the only replica forgets its log in a crash' },
