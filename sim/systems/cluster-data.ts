@@ -251,6 +251,7 @@ export class DataWorkload {
           identity = await channel.client(channel.anyServer()).request('data.init-producer-id', {}, { timeoutMs: params.requestTimeoutMs });
         } catch (error) {
           if (!(error instanceof RaftlineError)) throw error;
+          runtime.log.warn({ producer, code: error.code, reason: error.message }, 'data: init-producer-id failed; retrying');
           await sleep(runtime.clock, params.retryMs);
         }
       }
