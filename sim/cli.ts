@@ -143,6 +143,17 @@ async function commandRun(flags: Flags): Promise<number> {
     }
     console.log(`deterministic: a second run gave the same trace hash`);
   }
+  // A scenario that states its expected verdict passes when the verdict matches, violations included.
+  if (result.unexpected !== undefined) {
+    for (const v of result.violations) console.log(`  violation [${v.checker}] at ${v.t} ms (${v.phase}): ${v.message}`);
+    if (result.unexpected === null) {
+      console.log(`verdict as expected (${schedule.expect?.violations.length === 0 ? 'no violation' : schedule.expect?.violations.map((v) => v.checker + (v.cause === undefined ? '' : ` (${v.cause})`)).join(', ')})`);
+      return 0;
+    }
+    console.log(`UNEXPECTED verdict: ${result.unexpected}`);
+    console.log(`  reproduce: node dist/sim.js run --schedule ${path} --seed ${seed}`);
+    return 1;
+  }
   if (!result.ok) {
     await reportFailure(schedule, seed, result, str(flags, 'out') ?? '.sim-out', !flags.has('no-shrink'));
     return 1;

@@ -5,7 +5,7 @@ import { simStepsMax } from '../src/limits.js';
 import { genericCheckers } from './checkers.js';
 import { defaultDiskFactory } from './runtime/default-disk.js';
 import type { DiskFactory } from './runtime/disk-port.js';
-import type { Schedule } from './schedule.js';
+import type { Expectation, Schedule } from './schedule.js';
 import { Simulation } from './simulation.js';
 import type { Checker, SimSystem, Violation } from './system.js';
 import { findSystem } from './systems/index.js';
@@ -32,6 +32,26 @@ export interface RunResult {
   wallMs: number;
   /** Virtual ms after the start of the liveness phase at which the system converged (undefined when it did not). */
   convergedAfterMs: number | undefined;
+  /** With a schedule that states an expectation: null when the verdict matches it, else what differs. */
+  unexpected?: string | null;
+}
+
+/** Null when the run's violations are what `expect` says (none, or exactly its checkers with their causes). */
+export function checkExpectation(expect: Expectation, violations: readonly Violation[]): string | null {
+  const wanted = new Set(expect.violations.map((v) => v.checker));
+  const got = new Set(violations.map((v) => v.checker));
+  if (wanted.size === 0) return got.size === 0 ? null : `expected no violation, got ${[...got].join(', ')}: ${violations[0]?.message ?? ''}`;
+  const missing = [...wanted].filter((c) => !got.has(c));
+  const extra = [...got].filter((c) => !wanted.has(c));
+  if (missing.length > 0 || extra.length > 0) {
+    return `expected violations of ${[...wanted].join(', ')}; ${missing.length > 0 ? `missing ${missing.join(', ')}` : ''}${missing.length > 0 && extra.length > 0 ? ', ' : ''}${extra.length > 0 ? `unexpected ${extra.join(', ')} (${violations.find((v) => extra.includes(v.checker))?.message ?? ''})` : ''}`;
+  }
+  for (const e of expect.violations) {
+    if (e.cause === undefined) continue;
+    const wrong = violations.find((v) => v.checker === e.checker && !v.message.includes(`cause (${e.cause})`));
+    if (wrong !== undefined) return `expected every ${e.checker} to name cause ${e.cause}, got: ${wrong.message}`;
+  }
+  return null;
 }
 
 export async function runSchedule(options: RunOptions): Promise<RunResult> {
@@ -72,7 +92,9 @@ export async function runSchedule(options: RunOptions): Promise<RunResult> {
   });
   const wallMs = Number(process.hrtime.bigint() - wallStart) / 1e6;
   sim.trace.record('-', 'sim.end', { ok: !sim.failed });
+  const expect = options.schedule.expect;
   return {
+    ...(expect === undefined ? {} : { unexpected: checkExpectation(expect, sim.violations) }),
     seed: options.seed,
     system: system.name,
     ok: !sim.failed,

@@ -21,6 +21,8 @@ export const topicSchema = z
   .object({
     name: z.string().min(1).max(249),
     partitions: z.number().int().min(1).default(1),
+    /** Manual placement: the replicas of each partition, the first its preferred leader (then `partitions` must match). */
+    assignments: z.array(z.array(nodeId).min(1)).min(1).optional(),
     config: z
       .object({
         'replication.factor': z.number().int().min(1).optional(),
@@ -30,7 +32,8 @@ export const topicSchema = z
       .strict()
       .default({}),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.assignments === undefined || t.assignments.length === t.partitions, { message: 'assignments must list one replica set per partition', path: ['assignments'] });
 
 export const producerSchema = z
   .object({
@@ -51,7 +54,8 @@ const one = <K extends string, S extends z.ZodRawShape>(kind: K, shape: S) =>
   z.object({ at, kind: z.literal(kind), ...shape }).strict();
 
 export const faultSchema = z.discriminatedUnion('kind', [
-  one('crash', { node: nodeId }),
+  /** `unsynced: 'keep'`: a process crash the OS survives (kill -9): its page cache, unsynced writes included, is kept. */
+  one('crash', { node: nodeId, unsynced: z.enum(['model', 'keep']).optional() }),
   one('restart', { node: nodeId }),
   one('partition', { from: z.array(nodeId).min(1), to: z.array(nodeId).min(1), oneWay: z.boolean().default(false) }),
   one('heal', {}),
@@ -69,6 +73,20 @@ export const faultSchema = z.discriminatedUnion('kind', [
   one('clock-skew', { node: nodeId, skewMs: z.number().int() }),
   one('link', { from: z.array(nodeId).optional(), to: z.array(nodeId).optional(), model: linkModelSchema }),
 ]);
+
+/**
+ * What a scenario expects: no violation at all (`violations: []`), or exactly these checkers failing — for a lost
+ * write also the cause every reported loss must name (sim/checkers/data.ts).
+ */
+export const expectationSchema = z
+  .object({
+    violations: z
+      .array(z.object({ checker: z.string().min(1), cause: z.enum(['unclean-election', 'acks1-leader-crash', 'unsynced-tail-lost', 'unattributed']).optional() }).strict())
+      .default([]),
+    /** Why this is the expected verdict, for the reader. */
+    why: z.string().optional(),
+  })
+  .strict();
 
 export const scheduleSchema = z
   .object({
@@ -98,6 +116,7 @@ export const scheduleSchema = z
       .object({ safetyMs: z.number().int().positive(), livenessMs: z.number().int().positive() })
       .strict()
       .default({ safetyMs: 10_000, livenessMs: 20_000 }),
+    expect: expectationSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -122,6 +141,7 @@ export const scheduleSchema = z
 export type Schedule = z.output<typeof scheduleSchema>;
 export type ScheduleInput = z.input<typeof scheduleSchema>;
 export type Fault = z.output<typeof faultSchema>;
+export type Expectation = z.output<typeof expectationSchema>;
 
 export class ScheduleError extends Error {
   constructor(readonly issues: string[]) {

@@ -8,7 +8,8 @@ import { installGuards, settleMicrotasks } from './runtime/guards.js';
 import { createNodeRuntime, traceLogger } from './runtime/node-runtime.js';
 import { SimNetwork, type LinkModel, type NetProcess } from './runtime/sim-network.js';
 import { simEpochMs, VirtualClock, type TimerOwner } from './runtime/virtual-clock.js';
-import type { DiskFactory, SimDiskLike } from './runtime/disk-port.js';
+import type { CrashModel, DiskFactory, SimDiskLike } from './runtime/disk-port.js';
+import { defaultCrashModel } from './runtime/disk.js';
 import type { Fault, Schedule } from './schedule.js';
 import type { Checker, Phase, SimNode, SimSystem, Violation } from './system.js';
 import { Trace, type TraceSink } from './trace.js';
@@ -33,6 +34,8 @@ export class SimProcess implements TimerOwner, NetProcess {
   pausedUntilMs = 0;
   skewMs = 0;
   up = false;
+  /** The crash model the disk holds now (the disk has no getter): what a crash with `unsynced: 'keep'` restores. */
+  crashModel: CrashModel = { ...defaultCrashModel };
   node: SimNode | null = null;
   restarts = 0;
   readonly nodeId: string;
@@ -279,15 +282,24 @@ export class Simulation {
     const hosts = (ids: readonly number[] | undefined): string[] =>
       (ids ?? [...this.processes.keys()]).map((id) => this.process(id).host);
     switch (fault.kind) {
-      case 'crash':
+      case 'crash': {
+        const p = this.process(fault.node);
+        if (fault.unsynced !== 'keep') {
+          this.crash(fault.node);
+          return;
+        }
+        p.disk.setCrashModel({ keep: 1, lose: 0, tear: 0, corrupt: 0 });
         this.crash(fault.node);
+        p.disk.setCrashModel(p.crashModel);
         return;
+      }
       case 'restart':
         this.restart(fault.node);
         return;
       case 'lose-unsynced':
         // A power loss: every unsynced write is gone (not kept, torn or corrupted).
-        this.process(fault.node).disk.setCrashModel({ keep: 0, lose: 1, tear: 0, corrupt: 0 });
+        this.process(fault.node).crashModel = { keep: 0, lose: 1, tear: 0, corrupt: 0 };
+        this.process(fault.node).disk.setCrashModel(this.process(fault.node).crashModel);
         this.crash(fault.node, 'lose-unsynced');
         return;
       case 'partition':

@@ -21,6 +21,9 @@ export interface CrashModel {
   corrupt: number;
 }
 
+/** What a crash does to unsynced writes unless told otherwise: each kept, lost or torn with equal odds. */
+export const defaultCrashModel: Readonly<CrashModel> = Object.freeze({ keep: 1, lose: 1, tear: 1, corrupt: 0 });
+
 export type DiskFaultOp = 'write' | 'read' | 'sync' | 'any';
 
 export interface DiskFault {
@@ -142,7 +145,7 @@ export class SimDisk implements Disk {
   private entries = new Map<string, Entry>();
   /** The names as they would be found after a crash (updated by syncDir). */
   private durableEntries = new Map<string, Entry>();
-  private crashModel: CrashModel = { keep: 1, lose: 1, tear: 1, corrupt: 0 };
+  private crashModel: CrashModel = { ...defaultCrashModel };
   private faults: Array<Required<Omit<DiskFault, 'pathPrefix'>> & { pathPrefix: string }> = [];
   /** Bumped by each crash; handles from an earlier generation are dead. */
   private generation = 0;

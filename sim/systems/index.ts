@@ -2,10 +2,12 @@
 import type { SimSystem } from '../system.js';
 import { pingPongSystem } from './ping-pong.js';
 import { raftQuorumSystem } from './raft-quorum.js';
+import { clusterSystem } from './cluster.js';
 
 const systems = new Map<string, SimSystem>([
   [pingPongSystem.name, pingPongSystem],
   [raftQuorumSystem.name, raftQuorumSystem],
+  [clusterSystem.name, clusterSystem],
 ]);
 
 export function findSystem(name: string): SimSystem {

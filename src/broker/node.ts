@@ -1,17 +1,17 @@
-// The composition root of one node: claims the data directory, serves HTTP (and, on the same port, the WebSocket
-// endpoint), and shuts everything down in reverse order. Later parts (the metadata quorum, partitions, groups) are
-// wired in here; nothing below src/broker/ knows which runtime it runs on.
+// The composition root of one node process: claims the data directory, serves HTTP (and, on the same port, the
+// WebSocket endpoint), starts the node's core (node-core.ts: the quorum, the RPC server and what later parts add —
+// the simulator runs that same core) and shuts everything down in reverse order.
 import http from 'node:http';
 import type { NodeConfig } from './config.js';
 import { ConfigError } from './config.js';
 import { claimDataDir, type DataDirClaim } from './data-dir.js';
 import { createHttpHandler, Readiness } from './http.js';
 import { createNodeMetrics, wireMetricsOf, type NodeMetrics } from './metrics.js';
-import { createRpcServer, nodeHandlers, wireRegistry, type RpcServer } from '../wire/index.js';
+import type { RpcServer } from '../wire/index.js';
 import type { Connection, Listener } from '../runtime/network.js';
 import { every } from '../runtime/clock.js';
-import { demuxConnection } from './demux.js';
-import { startQuorum, type NodeQuorum } from './quorum.js';
+import type { NodeQuorum } from './quorum.js';
+import { startNodeCore, type NodeCore } from './node-core.js';
 import type { Runtime } from '../runtime/index.js';
 import type { RealNetwork } from '../runtime/real/network.js';
 
@@ -78,12 +78,12 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
   const address = typeof bound === 'object' && bound ? `${config.listener.host}:${bound.port}` : `${config.listener.host}:${config.listener.port}`;
   readiness.set('listening', true);
 
-  let quorum: NodeQuorum;
+  let core: NodeCore;
   try {
     // With port 0 (tests, the demo) the embedded node's own voter entry learns its port only now.
     const boundPort = Number(address.slice(address.lastIndexOf(':') + 1));
     const voters = config.voters.map((v) => (v.id === config.nodeId && v.port === 0 ? { ...v, port: boundPort } : v));
-    quorum = await startQuorum({ ...config, voters }, runtime, { host: config.listener.host, port: boundPort });
+    core = await startNodeCore({ ...config, voters }, runtime, { advertised: { host: config.listener.host, port: boundPort }, metrics: wireMetricsOf(metrics) });
   } catch (err) {
     await wsListener.close();
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -91,17 +91,9 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
     throw err;
   }
   readiness.set('storage', true);
-  const rpc = createRpcServer({
-    registry: wireRegistry,
-    handlers: { ...quorum.handlers, ...nodeHandlers(config.nodeId) },
-    log: log.child({ component: 'rpc' }),
-    clock: runtime.clock,
-    metrics: wireMetricsOf(metrics),
-  });
-  routing.route = (connection) =>
-    demuxConnection(connection, wireRegistry, { raft: (c) => quorum.transport.accept(c), rpc: (c) => rpc.accept(c) });
+  routing.route = (connection) => core.accept(connection);
   for (const connection of pending.splice(0)) routing.route(connection);
-  const stopReadiness = every(runtime.clock, 100, () => readiness.set('joined', quorum.joined()));
+  const stopReadiness = every(runtime.clock, 100, () => readiness.set('joined', core.joined()));
   log.info({ address, dataDir: claim.dir, roles: config.roles, voters: config.voters.map((v) => v.id) }, 'node started');
 
   let closing: Promise<void> | undefined;
@@ -110,14 +102,14 @@ export async function startNode(config: NodeConfig, runtime: Runtime & { readonl
     address,
     readiness,
     metrics,
-    rpc,
-    quorum,
+    rpc: core.rpc,
+    quorum: core.quorum,
     close() {
       closing ??= (async () => {
         readiness.set('listening', false);
         stopReadiness();
         // The quorum goes first (controlled shutdown needs the network), then the listeners.
-        await quorum.close();
+        await core.close();
         await wsListener.close();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());

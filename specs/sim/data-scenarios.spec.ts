@@ -1,0 +1,76 @@
+// The replication scenarios of specs/schedules/data-*.json: whole Raftline nodes (three controllers, three brokers)
+// with producers and a consumer on the real wire, each scenario's faults, and the verdict it states in `expect` —
+// no loss in the safe configuration, and in the unsafe ones the lost writes reported with the cause that explains them.
+import test from 'ava';
+import { readdirSync, readFileSync } from 'node:fs';
+import type { HistoryEvent } from '../../sim/checkers/data.js';
+import { runSchedule, type RunResult } from '../../sim/runner.js';
+import { parseSchedule, type Schedule } from '../../sim/schedule.js';
+import { clusterWorldOf } from '../../sim/systems/cluster.js';
+
+const dir = new URL('../schedules/', import.meta.url);
+const scenarios = readdirSync(dir).filter((f) => f.startsWith('data-') && f.endsWith('.json')).sort();
+
+function load(name: string): Schedule {
+  return parseSchedule(JSON.parse(readFileSync(new URL(name, dir), 'utf8')));
+}
+
+const results = new Map<string, { result: RunResult; history: readonly HistoryEvent[] }>();
+
+async function run(name: string): Promise<{ result: RunResult; history: readonly HistoryEvent[] }> {
+  const known = results.get(name);
+  if (known !== undefined) return known;
+  const schedule = load(name);
+  const result = await runSchedule({ schedule, seed: schedule.seed ?? 1 });
+  const out = { result, history: clusterWorldOf(schedule).data.history };
+  results.set(name, out);
+  return out;
+}
+
+/**
+ * Scenarios whose verdict differs from the expected one because of a known bug in the system under test. ava's
+ * `test.failing` passes while they fail, and fails — so this entry must go — once the bug is fixed.
+ */
+const knownFailures = new Map<string, string>([
+  [
+    'data-safe-storm.json',
+    'replication bug: broker 5, leader of events-0 in epoch 0, loses power and restarts within its session; it acts on its ' +
+      'stale committed image and leads epoch 0 again with an empty log before the controller has fenced its old ' +
+      'registration, and follower 6 truncates its 13 replicated records to match ("truncated diverging log from 13 to 0")',
+  ],
+]);
+
+for (const name of scenarios) {
+  const known = knownFailures.get(name);
+  (known === undefined ? test.serial : test.serial.failing)(`scenario ${name}: ${known === undefined ? (load(name).expect?.why ?? '') : `KNOWN FAILURE: ${known}`}`, async (t) => {
+    const { result, history } = await run(name);
+    for (const v of result.violations.slice(0, 3)) t.log(`[${v.checker}] ${v.message.slice(0, 300)}`);
+    const acked = history.filter((e) => e.type === 'send.ok').length;
+    t.log(`${history.filter((e) => e.type === 'send.invoke').length} sends, ${acked} acknowledged, ${history.filter((e) => e.type === 'read').length} reads, ${result.events} events`);
+    t.is(result.unexpected, null, String(result.unexpected));
+    t.true(acked > 0, 'the workload got writes acknowledged');
+  });
+}
+
+test.serial('scenario data-min-insync-two-down: producers are refused with NOT_ENOUGH_REPLICAS, then resume after the restart', async (t) => {
+  const { history } = await run('data-min-insync-two-down.json');
+  const refused = history.filter((e) => e.type === 'send.fail' && e.code === 'NOT_ENOUGH_REPLICAS');
+  t.true(refused.length > 0, 'some sends were refused for want of in-sync replicas');
+  t.true(history.some((e) => e.type === 'send.ok' && e.t > 8_000), 'writes were acknowledged again after the restart');
+});
+
+test.serial('scenario data-unclean-disabled-offline: nothing is acknowledged while the only in-sync replica is down', async (t) => {
+  const { history } = await run('data-unclean-disabled-offline.json');
+  // Broker 4 crashed at 6 s and came back at 10 s; its session expired about 2 s after the crash.
+  const during = history.filter((e) => e.type === 'send.ok' && e.t > 8_500 && e.t < 10_000);
+  t.deepEqual(during, [], 'the partition was offline: no leader, no acknowledgement');
+  t.false(history.some((e) => e.type === 'election' && e.unclean), 'no unclean election');
+});
+
+test.serial('scenario data-unclean-stale-follower: the same seed gives the same trace hash', async (t) => {
+  const first = await run('data-unclean-stale-follower.json');
+  const schedule = load('data-unclean-stale-follower.json');
+  const again = await runSchedule({ schedule, seed: schedule.seed ?? 1 });
+  t.is(again.traceHash, first.result.traceHash);
+  t.is(again.events, first.result.events);
+});
