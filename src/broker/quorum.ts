@@ -17,7 +17,6 @@ import { randomHex, type Runtime } from '../runtime/index.js';
 import { noResponse, type HandlerTable, type WireApis } from '../wire/index.js';
 import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.js';
 import { every } from '../runtime/clock.js';
-import type { MetadataImage } from '../controller/image.js';
 import { ReplicaManager, dataHandlers } from '../replication/index.js';
 import type { LogConfig } from '../storage/log-config.js';
 import { RaftlineError } from '../wire/errors.js';
@@ -93,21 +92,6 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   const transport = createRaftTransport({ nodeId: config.nodeId, network, clock, peers, logger });
 
   const follower = await createMetadataFollowerFromLog(log);
-  // Raft answers on its own connection to the peer, so voters must reach broker-only observers too (their fetch
-  // responses): those addresses come from the brokers' registrations in the committed image. Without this an
-  // observer never hears back from the leader, never catches up and is never unfenced (found by the simulator).
-  const learnObservers = (image: MetadataImage): void => {
-    for (const b of image.brokers.values()) {
-      const endpoint = b.endpoints[0];
-      if (voterIds.includes(b.brokerId) || b.brokerId === config.nodeId || endpoint === undefined) continue;
-      const address = `${endpoint.host}:${endpoint.port}`;
-      if (peers.get(b.brokerId) !== address) peers.set(b.brokerId, address);
-    }
-  };
-  learnObservers(follower.image());
-  follower.subscribe((event) => {
-    if (event.type === 'committed') learnObservers(event.image);
-  });
   const raft = createRaftNode({
     config: raftConfig(config.nodeId, voterIds, {
       electionTimeoutMs: config.electionTimeoutMs,
