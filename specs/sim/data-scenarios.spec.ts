@@ -31,14 +31,7 @@ async function run(name: string): Promise<{ result: RunResult; history: readonly
  * Scenarios whose verdict differs from the expected one because of a known bug in the system under test. ava's
  * `test.failing` passes while they fail, and fails — so this entry must go — once the bug is fixed.
  */
-const knownFailures = new Map<string, string>([
-  [
-    'data-safe-storm.json',
-    'replication bug: broker 5, leader of events-0 in epoch 0, loses power and restarts within its session; it acts on its ' +
-      'stale committed image and leads epoch 0 again with an empty log before the controller has fenced its old ' +
-      'registration, and follower 6 truncates its 13 replicated records to match ("truncated diverging log from 13 to 0")',
-  ],
-]);
+const knownFailures = new Map<string, string>([]);
 
 for (const name of scenarios) {
   const known = knownFailures.get(name);

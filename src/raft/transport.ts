@@ -143,8 +143,12 @@ export function createRaftTransport(options: RaftTransportOptions): RaftTranspor
     if (closed || peer.attempt !== undefined) return;
     const address = peers.get(peer.id);
     if (address === undefined) {
-      logger.warn({ peer: peer.id }, 'raft transport: no address for peer; retrying later');
-      scheduleConnect(peer);
+      // Not known yet (an observer whose registration has not committed): what is queued cannot be delivered, and
+      // the next send looks the address up again at once. A back-off here would keep a newly registered broker from
+      // hearing the leader's fetch answers for seconds, and so from catching up and being unfenced.
+      stats.dropped += peer.queue.length;
+      peer.queue = [];
+      logger.debug({ peer: peer.id }, 'raft transport: no address for peer; dropped');
       return;
     }
     stats.connects++;
