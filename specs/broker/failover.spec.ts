@@ -4,30 +4,17 @@
 // dead leader's connections reset and pre-vote early, so it is well under the 2 s fetch timeout. Topics created
 // before each kill must still be described afterwards. Every process started here is stopped by PID.
 import test from 'ava';
-import net from 'node:net';
 import { parseCommandArgs } from '../../src/cli/args.js';
 import { commonFlags, createContext, type CliCommand } from '../../src/cli/command.js';
 import { clusterCommands } from '../../src/cli/commands/cluster.js';
 import { topicCommands } from '../../src/cli/commands/topic.js';
 import { RaftlineError } from '../../src/wire/errors.js';
-import { startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
+import { freePorts, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 
 const kills = Number(process.env.RAFTLINE_FAILOVER_KILLS ?? 5);
 /** The target with default settings; the spec fails only past the fetch timeout (2 s), leaving room for load. */
 const targetMs = 1_500;
 const failMs = 2_000;
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
 
 /** Runs one CLI command in this process (the very code of dist/cli.js, without a process start per poll). */
 async function cli(words: string[], bootstrap: string, timeoutMs = 1_000): Promise<unknown> {

@@ -3,26 +3,13 @@
 // the leader; then kill -9 of the partition leader: produce resumes on the new leader (the gap is logged), and every
 // acknowledged record is still there, at its acknowledged offset, exactly once and in order. Stopped by PID.
 import test from 'ava';
-import net from 'node:net';
 import { createRealNetwork, realClock } from '../../src/runtime/real/index.js';
 import { batchesIn, decodeRecords, encodeBatch } from '../../src/storage/record-batch.js';
 import { RaftlineError } from '../../src/wire/errors.js';
 import { wireRegistry, type WireApis } from '../../src/wire/registry.js';
 import { RpcClient } from '../../src/wire/rpc.js';
 import type { RequestApiName, RequestIn, ResponseOut } from '../../src/wire/api.js';
-import { startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+import { freePorts, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 
 /** One RPC client per node address, reconnecting after a close. */
 class Clients {

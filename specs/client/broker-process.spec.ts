@@ -2,33 +2,12 @@
 // a topic created through the metadata quorum, idempotent acks=all sends read back in order by a Consumer, and the
 // raftline produce | consume round trip on the command line.
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { createConsumer, createProducer } from '../../src/client/real.js';
 import { createRealNetwork, realClock } from '../../src/runtime/real/index.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { RpcClient } from '../../src/wire/rpc.js';
 import { wireRegistry } from '../../src/wire/registry.js';
-import { startBroker, waitForStatus } from '../helpers/broker-process.js';
-
-function runCli(args: string[], stdin = ''): Promise<{ code: number | string; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('dist/cli.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`raftline ${args.join(' ')} did not finish in 20 s; stderr: ${stderr}`));
-    }, 20_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? 'unknown', stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
+import { runCli, startBroker, waitForStatus } from '../helpers/broker-process.js';
 
 async function createTopic(address: string, name: string, partitions: number): Promise<void> {
   const rpc = new RpcClient(createRealNetwork({ log: silentLogger }).connect(address, {}), { registry: wireRegistry, clock: realClock, timeoutMsDefault: 10_000 });

@@ -2,35 +2,9 @@
 // lines become records (key:value with --key-separator), consume prints them back as text or JSON and exits after
 // --count or --idle-ms, a broker's refusal exits 1 with its code, and a bad command line exits 2.
 import test from 'ava';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { partitionForKey } from '../../src/client/murmur2.js';
+import { runCli } from '../helpers/broker-process.js';
 import { startFakeCluster } from '../helpers/fake-data-cluster.js';
-
-interface CliResult {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
-
-function runCli(args: string[], stdin = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('dist/cli.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`raftline ${args.join(' ')} did not finish in 20 s; stderr: ${stderr}`));
-    }, 20_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? 'unknown', stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
-}
 
 test('cli: produce key:value lines, then consume them back from the beginning as text and as JSON', async (t) => {
   const cluster = await startFakeCluster(t);

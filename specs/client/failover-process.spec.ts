@@ -3,26 +3,13 @@
 // partition leader is killed with SIGKILL; sends resume on the new leader by themselves (retries and a metadata
 // refresh — the gap is logged), and a Consumer afterwards reads every acknowledged record exactly once, in order.
 import test from 'ava';
-import net from 'node:net';
 import { createConsumer, createProducer } from '../../src/client/real.js';
 import type { RecordMetadata } from '../../src/client/producer.js';
 import { createRealNetwork, realClock } from '../../src/runtime/real/index.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { RpcClient } from '../../src/wire/rpc.js';
 import { wireRegistry } from '../../src/wire/registry.js';
-import { startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
-
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
-  );
-  const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+import { freePorts, startBroker, tempDir, type BrokerProcess } from '../helpers/broker-process.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
