@@ -134,19 +134,26 @@ test('transport: three nodes over 127.0.0.1 elect a leader, commit proposals eve
   }
 });
 
-test('transport: a message to a peer that is not up yet is queued and delivered once it listens; bad or forged frames never reach Raft', async (t) => {
+/** Transport a (node 1, fast reconnects) sending to node 2 at an address where nothing listens until `listenB()`. */
+async function pairWithAbsentPeer(options: { queuedMaxAgeMs?: number } = {}) {
   const network = createRealNetwork();
   const peers = new Map<NodeId, string>();
   const received: RaftMessage[] = [];
-  const a = createRaftTransport({ nodeId: 1, network, clock: realClock, peers, reconnectMsMin: 20, reconnectMsMax: 40 });
+  const a = createRaftTransport({ nodeId: 1, network, clock: realClock, peers, reconnectMsMin: 20, reconnectMsMax: 40, ...options });
   const b = createRaftTransport({ nodeId: 2, network, clock: realClock, peers });
   b.setReceiver((message) => received.push(message));
+  const probe = await network.listen({ host: '127.0.0.1', port: 0 }, () => {});
+  const address = probe.address;
+  await probe.close();
+  peers.set(2, address);
+  const listenB = () => b.listen({ host: address.slice(0, address.lastIndexOf(':')), port: Number(address.slice(address.lastIndexOf(':') + 1)) });
+  return { network, received, a, b, address, listenB };
+}
+
+test('transport: a message to a peer that is not up yet is queued and delivered once it listens; bad or forged frames never reach Raft', async (t) => {
+  // Nothing listens at the peer's address yet: the message waits in the queue while the transport retries.
+  const { network, received, a, b, address, listenB } = await pairWithAbsentPeer();
   try {
-    // Nothing listens at this address yet: the message waits in the queue while the transport retries.
-    const probe = await network.listen({ host: '127.0.0.1', port: 0 }, () => {});
-    const address = probe.address;
-    await probe.close();
-    peers.set(2, address);
     const vote: RaftMessage = {
       type: 'raft.vote.request',
       from: 1,
@@ -156,8 +163,7 @@ test('transport: a message to a peer that is not up yet is queued and delivered 
     a.send(2, vote);
     await delay(100);
     t.is(received.length, 0);
-    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-    await b.listen({ host, port });
+    await listenB();
     await waitFor(5_000, 'the queued vote request', () => (received.length > 0 ? true : undefined));
     t.deepEqual(received, [vote]);
     t.true(a.stats().connects >= 2, 'the transport reconnected after the first refusal');
@@ -180,17 +186,8 @@ test('transport: a message to a peer that is not up yet is queued and delivered 
 });
 
 test('transport: a message that waited too long for its peer to come up is dropped, a fresh one is delivered', async (t) => {
-  const network = createRealNetwork();
-  const peers = new Map<NodeId, string>();
-  const received: RaftMessage[] = [];
-  const a = createRaftTransport({ nodeId: 1, network, clock: realClock, peers, reconnectMsMin: 20, reconnectMsMax: 40, queuedMaxAgeMs: 150 });
-  const b = createRaftTransport({ nodeId: 2, network, clock: realClock, peers });
-  b.setReceiver((message) => received.push(message));
+  const { received, a, b, listenB } = await pairWithAbsentPeer({ queuedMaxAgeMs: 150 });
   try {
-    const probe = await network.listen({ host: '127.0.0.1', port: 0 }, () => {});
-    const address = probe.address;
-    await probe.close();
-    peers.set(2, address);
     const vote = (correlationId: number): RaftMessage => ({
       type: 'raft.vote.request',
       from: 1,
@@ -200,8 +197,7 @@ test('transport: a message that waited too long for its peer to come up is dropp
     a.send(2, vote(1));
     await delay(400);
     a.send(2, vote(2));
-    const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
-    await b.listen({ host, port });
+    await listenB();
     await waitFor(5_000, 'the fresh vote request', () => (received.length > 0 ? true : undefined));
     await delay(50);
     t.deepEqual(received.map((m) => m.correlationId), [2], 'only the message queued less than 150 ms ago arrives');
