@@ -51,6 +51,19 @@ const tooManyPartitions = { message: `at most ${dataPartitionsPerRequestMax} par
  * (a follower sets it so a topic deleted and re-created under the same name is not confused with the old one). */
 const TopicRef = { name: TopicName, topicId: TopicId.optional() };
 
+/** A request's topics, each naming 1..dataPartitionsPerRequestMax partitions of shape `partition`. */
+function requestTopics<P extends z.ZodType>(partition: P, minTopics: 0 | 1) {
+  return z
+    .array(z.object({ ...TopicRef, partitions: z.array(partition).min(1).max(dataPartitionsPerRequestMax) }))
+    .min(minTopics)
+    .max(topicsPerRequestMax);
+}
+
+/** A response's topics, each with its per-partition results. */
+function responseTopics<P extends z.ZodType>(partition: P) {
+  return z.array(z.object({ name: z.string(), partitions: z.array(partition) }));
+}
+
 // ------------------------------------------------------------------------------------------ produce
 
 /** -1 is acks=all: every in-sync replica has the batch (and at least min.insync.replicas of them). */
@@ -62,24 +75,14 @@ export const ProduceRequest = z
     acks: Acks,
     /** How long an acks=all request may wait for replication before REQUEST_TIMED_OUT (request.timeout.ms). */
     timeoutMs: z.number().int().min(0).max(dataProduceTimeoutMsMax),
-    topics: z
-      .array(
-        z.object({
-          ...TopicRef,
-          partitions: z
-            .array(
-              z.object({
-                partitionId: PartitionId,
-                /** One or more record batches, back to back, in the storage format; offsets are assigned by the leader. */
-                records: Bytes,
-              }),
-            )
-            .min(1)
-            .max(dataPartitionsPerRequestMax),
-        }),
-      )
-      .min(1)
-      .max(topicsPerRequestMax),
+    topics: requestTopics(
+      z.object({
+        partitionId: PartitionId,
+        /** One or more record batches, back to back, in the storage format; offsets are assigned by the leader. */
+        records: Bytes,
+      }),
+      1,
+    ),
   })
   .refine(partitionsBounded, tooManyPartitions);
 export type ProduceRequest = z.infer<typeof ProduceRequest>;
@@ -96,7 +99,7 @@ export const ProducePartitionResponse = z.object({
 export type ProducePartitionResponse = z.infer<typeof ProducePartitionResponse>;
 
 export const ProduceResponse = z.object({
-  topics: z.array(z.object({ name: z.string(), partitions: z.array(ProducePartitionResponse) })),
+  topics: responseTopics(ProducePartitionResponse),
 });
 export type ProduceResponse = z.infer<typeof ProduceResponse>;
 
@@ -125,9 +128,7 @@ export const FetchRequest = z
     maxWaitMs: z.number().int().min(0).max(dataFetchWaitMsMax),
     minBytes: ByteCount,
     maxBytes: ByteCount,
-    topics: z
-      .array(z.object({ ...TopicRef, partitions: z.array(FetchPartition).min(1).max(dataPartitionsPerRequestMax) }))
-      .max(topicsPerRequestMax),
+    topics: requestTopics(FetchPartition, 0),
   })
   .refine(partitionsBounded, tooManyPartitions);
 export type FetchRequest = z.infer<typeof FetchRequest>;
@@ -165,25 +166,15 @@ export const latestTimestamp = -1;
 export const ListOffsetsRequest = z
   .object({
     replicaId: z.number().int().min(-1).max(nodesMax - 1).default(-1),
-    topics: z
-      .array(
-        z.object({
-          ...TopicRef,
-          partitions: z
-            .array(
-              z.object({
-                partitionId: PartitionId,
-                currentLeaderEpoch: EpochOrNone.default(-1),
-                /** -2 earliest, -1 latest (the high watermark), otherwise the first offset whose timestamp is >= it. */
-                timestamp: z.number().int().min(-2).max(Number.MAX_SAFE_INTEGER),
-              }),
-            )
-            .min(1)
-            .max(dataPartitionsPerRequestMax),
-        }),
-      )
-      .min(1)
-      .max(topicsPerRequestMax),
+    topics: requestTopics(
+      z.object({
+        partitionId: PartitionId,
+        currentLeaderEpoch: EpochOrNone.default(-1),
+        /** -2 earliest, -1 latest (the high watermark), otherwise the first offset whose timestamp is >= it. */
+        timestamp: z.number().int().min(-2).max(Number.MAX_SAFE_INTEGER),
+      }),
+      1,
+    ),
   })
   .refine(partitionsBounded, tooManyPartitions);
 export type ListOffsetsRequest = z.infer<typeof ListOffsetsRequest>;
@@ -200,7 +191,7 @@ export const ListOffsetsPartitionResponse = z.object({
 export type ListOffsetsPartitionResponse = z.infer<typeof ListOffsetsPartitionResponse>;
 
 export const ListOffsetsResponse = z.object({
-  topics: z.array(z.object({ name: z.string(), partitions: z.array(ListOffsetsPartitionResponse) })),
+  topics: responseTopics(ListOffsetsPartitionResponse),
 });
 export type ListOffsetsResponse = z.infer<typeof ListOffsetsResponse>;
 
