@@ -317,6 +317,7 @@ export const raftSetup = setup({
   },
   guards: {
     isVoter: ({ context }) => context.isVoter,
+    isSoleVoter: ({ context }) => context.isVoter && context.config.voters.length === 1,
     learnsLeadership: ({ context, event }) => learnsLeadership(context, event),
     voteNeedsPersistedGrant: ({ context, event }) => {
       const d = voteDecision(context, event);

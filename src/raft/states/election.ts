@@ -3,9 +3,13 @@
 import { raftSetup } from '../setup.js';
 import { busy, persistPending } from './shared.js';
 
-/** No leader known. A voter waits an election timeout, then tries a pre-vote; an observer looks for the leader. */
+/**
+ * No leader known. A voter waits an election timeout, then tries a pre-vote; an observer looks for the leader. The
+ * only voter of its quorum has nobody to wait for or to split a vote with, so it runs at once (as KRaft does).
+ */
 export const unattached = raftSetup.createStateConfig({
   entry: [{ type: 'setRole', params: { role: 'unattached' } }, 'drawElectionDelay', 'sendDiscoveryFetch'],
+  always: { guard: 'isSoleVoter', target: 'prospective' },
   after: {
     electionDelay: [
       { guard: 'isVoter', target: 'prospective' },
