@@ -2,7 +2,6 @@
 // quorum store), its MetadataFollower, and, on voters, the quorum controller; brokers run the real lifecycle. Raft
 // messages go through a tiny router on a deterministic virtual clock (latency, crashes); controller requests are
 // validated with the wire schemas and handed to the target node's handler table, as the RPC server would.
-import type { Clock, TimerHandle } from '../../src/runtime/index.js';
 import { MemoryRaftLog } from '../../src/raft/memory-log.js';
 import { MemoryQuorumStateStore } from '../../src/raft/memory-quorum-store.js';
 import { createRaftNode, raftConfig, type RaftNode } from '../../src/raft/node.js';
@@ -14,35 +13,7 @@ import type { RequestIn, ResponseOut } from '../../src/wire/api.js';
 import type { HandlerTable, RequestContext } from '../../src/wire/server.js';
 import { RaftlineError } from '../../src/wire/errors.js';
 import { silentLogger } from '../../src/runtime/logger.js';
-import { SeededRandom, VirtualClock } from '../raft/harness.js';
-
-/** One node's view of the shared clock: its timers die with it on a crash. */
-class NodeClock implements Clock {
-  private readonly handles = new Set<TimerHandle>();
-  constructor(private readonly base: VirtualClock) {}
-  now(): number {
-    return this.base.now();
-  }
-  monotonicMs(): number {
-    return this.base.monotonicMs();
-  }
-  setTimeout(fn: () => void, delayMs: number): TimerHandle {
-    const handle = this.base.setTimeout(() => {
-      this.handles.delete(handle);
-      fn();
-    }, delayMs);
-    this.handles.add(handle);
-    return handle;
-  }
-  clearTimeout(handle: TimerHandle): void {
-    this.handles.delete(handle);
-    this.base.clearTimeout(handle);
-  }
-  cancelAll(): void {
-    for (const handle of this.handles) this.base.clearTimeout(handle);
-    this.handles.clear();
-  }
-}
+import { NodeClock, SeededRandom, VirtualClock } from '../raft/harness.js';
 
 export interface QuorumNode {
   readonly id: number;

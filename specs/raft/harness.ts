@@ -67,7 +67,7 @@ export class VirtualClock implements Clock {
 }
 
 /** One node's view of the clock: its timers die with it on a crash. */
-class NodeClock implements Clock {
+export class NodeClock implements Clock {
   private handles = new Set<TimerHandle>();
 
   constructor(private readonly base: VirtualClock) {}
