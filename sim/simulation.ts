@@ -3,6 +3,7 @@
 // run is a pure function of (seed, schedule, system code) — every source of time, randomness and ordering is ours.
 import type { Logger, LogLevel } from '../src/runtime/logger.js';
 import type { Random } from '../src/runtime/random.js';
+import { setInProcessFrames } from '../src/wire/in-process.js';
 import { createSeededRandom } from '../src/runtime/seeded-random.js';
 import { installGuards, settleMicrotasks } from './runtime/guards.js';
 import { createNodeRuntime, traceLogger } from './runtime/node-runtime.js';
@@ -26,7 +27,15 @@ export interface SimulationOptions {
   logLevel?: LogLevel;
   /** Abort the run (a failure) when more than this many timers fired: a livelock guard. */
   stepsMax?: number;
+  /**
+   * How frames cross the simulated network: 'in-process' (default) hands each receiver a private copy of the
+   * sender's message, skipping CBOR and zod (src/wire/in-process.ts); 'bytes' encodes, decodes and validates every
+   * frame as the real network does (`--wire-check`).
+   */
+  wire?: WireMode;
 }
+
+export type WireMode = 'in-process' | 'bytes';
 
 /** One node's process: survives crashes (its disk does), its incarnations do not. */
 export class SimProcess implements TimerOwner, NetProcess {
@@ -125,6 +134,7 @@ export class Simulation {
 
   /** Runs `body` with the process sealed (seeded Math.random, virtual Date, real timers and fs refused). */
   async sealed<T>(body: () => Promise<T>): Promise<T> {
+    const wasInProcess = setInProcessFrames((this.options.wire ?? 'in-process') === 'in-process');
     const unseal = installGuards({
       random: () => this.globalRandom.next(),
       nowMs: () => simEpochMs + this.clock.nowMs(),
@@ -137,6 +147,7 @@ export class Simulation {
       return await body();
     } finally {
       unseal();
+      setInProcessFrames(wasInProcess);
     }
   }
 
