@@ -76,6 +76,7 @@ export class Simulation {
   private readonly root: Random;
   private readonly globalRandom: Random;
   private readonly checkers: Checker[] = [];
+  private readonly failers = new Map<string, (message: string) => void>();
   private readonly logLevel: LogLevel;
   private readonly stepsMax: number;
   private started = false;
@@ -363,8 +364,14 @@ export class Simulation {
     this.fail('no-uncaught-error', `node ${node}: ${message}`);
   }
 
+  /** One fail function per checker, made once: checkers run on every step and event, so no closure per call. */
   private failer(name: string): (message: string) => void {
-    return (message) => this.fail(name, message);
+    let fn = this.failers.get(name);
+    if (fn === undefined) {
+      fn = (message) => this.fail(name, message);
+      this.failers.set(name, fn);
+    }
+    return fn;
   }
 
   /** An extra random stream for a system's own needs (e.g. a workload generator), independent of every other. */
