@@ -3,6 +3,7 @@
 // input. Every failure prints the one command that reproduces it.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { benchOne, benchSystems, describeBench, type BenchLoad, type BenchOptions, type BenchSystem } from './bench.js';
 import { exploreSeeds, type ExploreOutcome } from './explore.js';
 import { failureKind, runSchedule, type RunResult } from './runner.js';
 import { parseSchedule, ScheduleError, type Schedule } from './schedule.js';
@@ -14,15 +15,18 @@ import { readTraceFile, TraceFileWriter } from './trace-file.js';
 const usage = `usage: node dist/sim.js <command> [options]
 
 commands:
-  run --schedule FILE [--seed N] [--trace FILE] [--check-determinism] [--no-shrink]
-      run one schedule (seed from --seed, else the schedule's "seed", else 1)
+  run --schedule FILE [--seed N] [--trace FILE] [--check-determinism] [--no-shrink] [--wire-check]
+      run one schedule (seed from --seed, else the schedule's "seed", else 1); --wire-check encodes, decodes
+      and validates every frame as the real network does (by default simulated nodes hand each other copies)
   explore --seeds N [--from S] [--jobs J] [--schedule BASE] [--no-shrink]
       run seeds S..S+N-1, each with a swarm schedule generated from the seed over BASE (default: ping-pong)
   replay --trace FILE
       re-run the seed and schedule recorded in a trace file and check the new trace matches it line for line
-  bench [--virtual-s N] [--nodes N] [--interval-ms N]
-      simulated seconds per wall second of an idle cluster: each node only pings its neighbour every
-      interval (default 500 ms, like a quorum's idle fetch/heartbeat traffic)
+  bench [--system ping-pong|raft-quorum|cluster|all] [--load idle|load|both] [--virtual-s N] [--load-virtual-s N]
+        [--rate N] [--interval-ms N] [--wire-check]
+      simulated seconds per wall second and per CPU second of a 3-node cluster: idle (default 600 virtual s;
+      ping-pong: each node pings its neighbour every --interval-ms, default 500) and under load (default 60
+      virtual s at --rate 50: proposals/s for raft-quorum, acks=all records/s for cluster); default: all, both
 
 options:
   --out DIR   where failing schedules are saved (default .sim-out)
@@ -33,12 +37,12 @@ class UsageError extends Error {}
 type Flags = Map<string, string | true>;
 
 const knownFlags: Record<string, readonly string[]> = {
-  run: ['schedule', 'seed', 'trace', 'check-determinism', 'no-shrink', 'out'],
+  run: ['schedule', 'seed', 'trace', 'check-determinism', 'no-shrink', 'out', 'wire-check'],
   explore: ['seeds', 'from', 'jobs', 'schedule', 'no-shrink', 'out'],
   replay: ['trace'],
-  bench: ['virtual-s', 'nodes', 'interval-ms'],
+  bench: ['system', 'load', 'virtual-s', 'load-virtual-s', 'rate', 'interval-ms', 'wire-check'],
 };
-const booleanFlags = new Set(['check-determinism', 'no-shrink']);
+const booleanFlags = new Set(['check-determinism', 'no-shrink', 'wire-check']);
 
 function parseFlags(command: string, args: string[]): Flags {
   const allowed = knownFlags[command]!;
@@ -131,12 +135,13 @@ async function commandRun(flags: Flags): Promise<number> {
   const schedule = loadSchedule(path);
   const seed = int(flags, 'seed', schedule.seed ?? 1);
   const tracePath = str(flags, 'trace');
-  const writer = tracePath === undefined ? undefined : new TraceFileWriter(tracePath, { ev: 'trace.header', format: 1, seed, schedule });
-  const result = await runSchedule({ schedule, seed, ...(writer !== undefined ? { traceSink: writer.sink } : {}) });
+  const wire = flags.has('wire-check') ? 'bytes' : 'in-process';
+  const writer = tracePath === undefined ? undefined : new TraceFileWriter(tracePath, { ev: 'trace.header', format: 1, seed, schedule, ...(wire === 'bytes' ? { wire } : {}) });
+  const result = await runSchedule({ schedule, seed, wire, ...(writer !== undefined ? { traceSink: writer.sink } : {}) });
   writer?.finish({ ev: 'trace.end', hash: result.traceHash, events: result.events, ok: result.ok });
   console.log(describe(result));
   if (flags.has('check-determinism')) {
-    const again = await runSchedule({ schedule, seed });
+    const again = await runSchedule({ schedule, seed, wire });
     if (again.traceHash !== result.traceHash) {
       console.log(`NONDETERMINISTIC seed=${seed}: trace hash ${result.traceHash} then ${again.traceHash}`);
       return 1;
@@ -230,7 +235,7 @@ async function commandReplay(flags: Flags): Promise<number> {
   }
   const schedule = parseSchedule(contents.header.schedule);
   const lines: string[] = [];
-  const result = await runSchedule({ schedule, seed: contents.header.seed, traceSink: (l) => lines.push(l) });
+  const result = await runSchedule({ schedule, seed: contents.header.seed, wire: contents.header.wire ?? 'in-process', traceSink: (l) => lines.push(l) });
   console.log(describe(result));
   const n = Math.min(lines.length, contents.lines.length);
   for (let i = 0; i < n; i++) {
@@ -252,27 +257,32 @@ async function commandReplay(flags: Flags): Promise<number> {
 }
 
 async function commandBench(flags: Flags): Promise<number> {
-  const virtualS = int(flags, 'virtual-s', 600, 1);
-  const nodes = int(flags, 'nodes', 3, 1);
-  const intervalMs = int(flags, 'interval-ms', 500, 1);
-  const schedule = parseSchedule({
-    version: 1,
-    system: 'ping-pong',
-    cluster: { nodes: Array.from({ length: nodes }, (_, i) => ({ id: i + 1, roles: ['broker'] })) },
-    // Pinging forever (rounds far beyond the run): a heartbeat-only, otherwise idle cluster.
-    workload: { params: { rounds: 1_000_000_000, intervalMs, timeoutMs: 250 } },
-    phases: { safetyMs: virtualS * 1000, livenessMs: 1 },
-  });
-  const cpuStart = process.cpuUsage();
-  const result = await runSchedule({ schedule, seed: 1 });
-  const cpu = process.cpuUsage(cpuStart);
-  // CPU time too: on a shared, loaded machine wall time measures the neighbours as much as the simulator.
-  const cpuMs = (cpu.user + cpu.system) / 1000;
-  console.log(
-    `idle ${nodes}-node cluster (ping every ${intervalMs} ms per node): ${virtualS} simulated s in ${(result.wallMs / 1000).toFixed(2)} wall s = ${speed(result.virtualMs, result.wallMs)} real time` +
-      ` (${(cpuMs / 1000).toFixed(2)} CPU s = ${speed(result.virtualMs, cpuMs)} per CPU second), ${result.events} events, ${Math.round(result.events / (result.wallMs / 1000))} events/s`,
-  );
-  return 0;
+  const options: BenchOptions = {
+    idleVirtualS: int(flags, 'virtual-s', 600, 1),
+    loadVirtualS: int(flags, 'load-virtual-s', 60, 1),
+    ratePerSec: int(flags, 'rate', 50, 1),
+    intervalMs: int(flags, 'interval-ms', 500, 1),
+    wire: flags.has('wire-check') ? 'bytes' : 'in-process',
+  };
+  const systemFlag = str(flags, 'system') ?? 'all';
+  if (systemFlag !== 'all' && !(benchSystems as readonly string[]).includes(systemFlag)) {
+    throw new UsageError(`--system must be one of ${[...benchSystems, 'all'].join(', ')}, got ${JSON.stringify(systemFlag)}`);
+  }
+  const loadFlag = str(flags, 'load') ?? 'both';
+  if (!['idle', 'load', 'both'].includes(loadFlag)) throw new UsageError(`--load must be idle, load or both, got ${JSON.stringify(loadFlag)}`);
+  const systems = systemFlag === 'all' ? benchSystems : [systemFlag as BenchSystem];
+  const loads: BenchLoad[] = loadFlag === 'both' ? ['idle', 'load'] : [loadFlag as BenchLoad];
+  let failed = 0;
+  for (const system of systems) {
+    for (const load of loads) {
+      // ping-pong has no workload beyond its heartbeats.
+      if (system === 'ping-pong' && load === 'load') continue;
+      const result = await benchOne(system, load, options);
+      console.log(describeBench(result));
+      if (!result.run.ok) failed++;
+    }
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 async function main(argv: string[]): Promise<number> {

@@ -6,7 +6,7 @@ import { genericCheckers } from './checkers.js';
 import { defaultDiskFactory } from './runtime/default-disk.js';
 import type { DiskFactory } from './runtime/disk-port.js';
 import type { Expectation, Schedule } from './schedule.js';
-import { Simulation } from './simulation.js';
+import { Simulation, type WireMode } from './simulation.js';
 import type { Checker, SimSystem, Violation } from './system.js';
 import { findSystem } from './systems/index.js';
 import type { TraceSink } from './trace.js';
@@ -18,6 +18,8 @@ export interface RunOptions {
   createDisk?: DiskFactory;
   traceSink?: TraceSink;
   checkers?: Checker[];
+  /** 'bytes' (the wire check) encodes and validates every frame; default 'in-process' (see SimulationOptions.wire). */
+  wire?: WireMode;
 }
 
 export interface RunResult {
@@ -64,6 +66,7 @@ export async function runSchedule(options: RunOptions): Promise<RunResult> {
     stepsMax: simStepsMax,
     ...(options.traceSink !== undefined ? { traceSink: options.traceSink } : {}),
     ...(options.checkers !== undefined ? { checkers: options.checkers } : {}),
+    ...(options.wire !== undefined ? { wire: options.wire } : {}),
   });
   const wallStart = process.hrtime.bigint();
   let convergedAfterMs: number | undefined;

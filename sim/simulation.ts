@@ -3,6 +3,7 @@
 // run is a pure function of (seed, schedule, system code) — every source of time, randomness and ordering is ours.
 import type { Logger, LogLevel } from '../src/runtime/logger.js';
 import type { Random } from '../src/runtime/random.js';
+import { setInProcessFrames } from '../src/wire/in-process.js';
 import { createSeededRandom } from '../src/runtime/seeded-random.js';
 import { installGuards, settleMicrotasks } from './runtime/guards.js';
 import { createNodeRuntime, traceLogger } from './runtime/node-runtime.js';
@@ -26,7 +27,15 @@ export interface SimulationOptions {
   logLevel?: LogLevel;
   /** Abort the run (a failure) when more than this many timers fired: a livelock guard. */
   stepsMax?: number;
+  /**
+   * How frames cross the simulated network: 'in-process' (default) hands each receiver a private copy of the
+   * sender's message, skipping CBOR and zod (src/wire/in-process.ts); 'bytes' encodes, decodes and validates every
+   * frame as the real network does (`--wire-check`).
+   */
+  wire?: WireMode;
 }
+
+export type WireMode = 'in-process' | 'bytes';
 
 /** One node's process: survives crashes (its disk does), its incarnations do not. */
 export class SimProcess implements TimerOwner, NetProcess {
@@ -67,6 +76,7 @@ export class Simulation {
   private readonly root: Random;
   private readonly globalRandom: Random;
   private readonly checkers: Checker[] = [];
+  private readonly failers = new Map<string, (message: string) => void>();
   private readonly logLevel: LogLevel;
   private readonly stepsMax: number;
   private started = false;
@@ -125,6 +135,7 @@ export class Simulation {
 
   /** Runs `body` with the process sealed (seeded Math.random, virtual Date, real timers and fs refused). */
   async sealed<T>(body: () => Promise<T>): Promise<T> {
+    const wasInProcess = setInProcessFrames((this.options.wire ?? 'in-process') === 'in-process');
     const unseal = installGuards({
       random: () => this.globalRandom.next(),
       nowMs: () => simEpochMs + this.clock.nowMs(),
@@ -137,6 +148,7 @@ export class Simulation {
       return await body();
     } finally {
       unseal();
+      setInProcessFrames(wasInProcess);
     }
   }
 
@@ -352,8 +364,14 @@ export class Simulation {
     this.fail('no-uncaught-error', `node ${node}: ${message}`);
   }
 
+  /** One fail function per checker, made once: checkers run on every step and event, so no closure per call. */
   private failer(name: string): (message: string) => void {
-    return (message) => this.fail(name, message);
+    let fn = this.failers.get(name);
+    if (fn === undefined) {
+      fn = (message) => this.fail(name, message);
+      this.failers.set(name, fn);
+    }
+    return fn;
   }
 
   /** An extra random stream for a system's own needs (e.g. a workload generator), independent of every other. */

@@ -8,6 +8,8 @@ export interface TraceHeader {
   format: 1;
   seed: number;
   schedule: Schedule;
+  /** 'bytes' when the run was a wire check (absent: in-process frames); a replay uses the same. */
+  wire?: 'bytes';
 }
 
 export interface TraceFooter {

@@ -21,9 +21,16 @@ export interface TraceEvent {
 /** Receives every line as it is recorded (a file, an in-memory buffer for replay comparison). */
 export type TraceSink = (line: string) => void;
 
+/** Lines are hashed in chunks of about this many characters: one native call per chunk instead of two per line. */
+const hashChunkChars = 64 * 1024;
+
 export class Trace {
   private readonly hash: Hash = createHash('sha256');
+  /** Lines (each with its newline) recorded but not yet fed to the hash; sha256 of the concatenation is the same. */
+  private unhashed = '';
   private count = 0;
+  /** JSON forms of node ids and event names, which repeat on every line. */
+  private readonly quoted = new Map<string, string>();
   private readonly listeners: Array<(event: TraceEvent) => void> = [];
 
   constructor(
@@ -45,16 +52,16 @@ export class Trace {
     const t = this.nowMs();
     const i = this.count++;
     // Built by hand rather than by stringifying one merged object: this runs for every event of every run.
-    let line = `{"t":${t},"i":${i},"node":${JSON.stringify(node)},"ev":${JSON.stringify(ev)}`;
-    if (actor !== undefined) line += `,"actor":${JSON.stringify(actor)}`;
+    let line = `{"t":${t},"i":${i},"node":${this.quote(node)},"ev":${this.quote(ev)}`;
+    if (actor !== undefined) line += `,"actor":${this.quote(actor)}`;
     if (data !== undefined) {
       const body = stringifyData(data);
       line += body.length > 2 ? `,${body.slice(1)}` : '}';
     } else {
       line += '}';
     }
-    this.hash.update(line);
-    this.hash.update('\n');
+    this.unhashed += `${line}\n`;
+    if (this.unhashed.length >= hashChunkChars) this.flushHash();
     if (this.sink !== null) this.sink(line);
     if (this.listeners.length > 0) {
       const event: TraceEvent = { t, i, node, ev, actor, data };
@@ -64,9 +71,28 @@ export class Trace {
 
   /** Hex sha256 of every line so far; reading it does not end the trace. */
   digest(): string {
+    this.flushHash();
     return this.hash.copy().digest('hex');
   }
+
+  private flushHash(): void {
+    if (this.unhashed.length === 0) return;
+    this.hash.update(this.unhashed);
+    this.unhashed = '';
+  }
+
+  private quote(text: string): string {
+    let q = this.quoted.get(text);
+    if (q === undefined) {
+      q = JSON.stringify(text);
+      // Bounded: node ids, event names and actor ids are few; anything else is simply not cached past the bound.
+      if (this.quoted.size < traceQuotedMax) this.quoted.set(text, q);
+    }
+    return q;
+  }
 }
+
+const traceQuotedMax = 4096;
 
 function stringifyData(data: Record<string, unknown>): string {
   try {

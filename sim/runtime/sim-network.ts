@@ -7,6 +7,7 @@ import type { Random } from '../../src/runtime/random.js';
 import { parseAddress } from '../../src/runtime/network.js';
 import { AddressInUseError } from '../../src/runtime/errors.js';
 import { connectionBufferedBytesMax } from '../../src/limits.js';
+import { InProcessFrame } from '../../src/wire/in-process.js';
 import type { Trace } from '../trace.js';
 import type { TimerOwner, VirtualClock } from './virtual-clock.js';
 
@@ -248,12 +249,13 @@ export class SimNetwork {
     const a = from.process.host;
     const b = to.process.host;
     const model = this.modelOf(a, b);
+    const bytes = frameBytes(frame);
     if (this.blocked.has(linkKey(a, b))) {
-      this.trace.record(node, 'net.drop', { conn: from.id, side: from.side, seq, bytes: frame.length, why: 'partition' });
+      this.trace.record(node, 'net.drop', { conn: from.id, side: from.side, seq, bytes, why: 'partition' });
       return;
     }
     if (this.chance(model.loss)) {
-      this.trace.record(node, 'net.drop', { conn: from.id, side: from.side, seq, bytes: frame.length, why: 'loss' });
+      this.trace.record(node, 'net.drop', { conn: from.id, side: from.side, seq, bytes, why: 'loss' });
       return;
     }
     const now = this.clock.nowMs();
@@ -263,11 +265,11 @@ export class SimNetwork {
       arrival = Math.max(arrival, from.lastArrivalMs);
       from.lastArrivalMs = arrival;
     }
-    this.trace.record(node, 'net.send', { conn: from.id, side: from.side, seq, bytes: frame.length, at: arrival, ...(reordered ? { reordered } : {}) });
-    from.inflightBytes += frame.length;
+    this.trace.record(node, 'net.send', { conn: from.id, side: from.side, seq, bytes, at: arrival, ...(reordered ? { reordered } : {}) });
+    from.inflightBytes += bytes;
     from.inFlight(seq, +1);
     this.clock.schedule(to.process.owner, arrival - now, () => {
-      from.inflightBytes -= frame.length;
+      from.inflightBytes -= bytes;
       from.inFlight(seq, -1);
       from.maybeDrain();
       to.arrive(frame, seq, this.blocked.has(linkKey(a, b)));
@@ -276,9 +278,11 @@ export class SimNetwork {
       const again = arrival + this.sampleLatency(model);
       this.trace.record(node, 'net.dup', { conn: from.id, side: from.side, seq, at: again });
       from.inFlight(seq, +1);
+      // A duplicate is a second copy: an in-process frame's receiver must not share objects with the first delivery.
+      const copy = frame instanceof InProcessFrame ? frame.claim() : frame;
       this.clock.schedule(to.process.owner, again - now, () => {
         from.inFlight(seq, -1);
-        to.arrive(frame, seq, this.blocked.has(linkKey(a, b)));
+        to.arrive(copy, seq, this.blocked.has(linkKey(a, b)));
       });
     }
   }
@@ -400,8 +404,9 @@ class SimConnection implements Connection {
 
   send(frame: Uint8Array): boolean {
     if (!this.isOpen || this.closed || !this.alive) return false;
-    // Copy: the caller may reuse its buffer, and the bytes must be the ones sent at this moment.
-    this.net.transmit(this, frame.slice(), this.sent++);
+    // Copy: the caller may reuse its buffer, and the bytes must be the ones sent at this moment. An in-process frame
+    // already holds a private copy of its message, taken when it was built; a second send of it gets another.
+    this.net.transmit(this, frame instanceof InProcessFrame ? frame.claim() : frame.slice(), this.sent++);
     if (this.inflightBytes > connectionBufferedBytesMax) {
       this.wantDrain = true;
       return false;
@@ -445,21 +450,21 @@ class SimConnection implements Connection {
 
   arrive(frame: Uint8Array, seq: number, cut: boolean): void {
     if (this.closed || !this.alive) {
-      this.net.traceEvent(this, 'net.drop', { seq, bytes: frame.length, why: 'closed' });
+      this.net.traceEvent(this, 'net.drop', { seq, bytes: frameBytes(frame), why: 'closed' });
       // A frame reaching a crashed process's socket is answered with a reset (TCP RST), so a sender that missed
       // the crash notice (it fell into a partition) learns of it now instead of writing into the void forever.
       if (!this.alive && !cut) this.net.transmitReset(this);
       return;
     }
     if (cut) {
-      this.net.traceEvent(this, 'net.drop', { seq, bytes: frame.length, why: 'cut-in-flight' });
+      this.net.traceEvent(this, 'net.drop', { seq, bytes: frameBytes(frame), why: 'cut-in-flight' });
       return;
     }
     if (this.paused || !this.isOpen) {
       this.inbox.push({ frame, seq });
       return;
     }
-    this.net.traceEvent(this, 'net.deliver', { seq, bytes: frame.length });
+    this.net.traceEvent(this, 'net.deliver', { seq, bytes: frameBytes(frame) });
     this.handlers.onFrame?.(frame);
   }
 
@@ -497,7 +502,7 @@ class SimConnection implements Connection {
   die(): void {
     this.closed = true;
     this.isOpen = false;
-    for (const { frame, seq } of this.inbox) this.net.traceEvent(this, 'net.drop', { seq, bytes: frame.length, why: 'crashed' });
+    for (const { frame, seq } of this.inbox) this.net.traceEvent(this, 'net.drop', { seq, bytes: frameBytes(frame), why: 'crashed' });
     this.inbox = [];
     const peer = this.peer;
     if (peer !== null) {
@@ -513,10 +518,15 @@ class SimConnection implements Connection {
   private flushInbox(): void {
     while (this.inbox.length > 0 && !this.paused && this.isOpen && !this.closed) {
       const next = this.inbox.shift()!;
-      this.net.traceEvent(this, 'net.deliver', { seq: next.seq, bytes: next.frame.length });
+      this.net.traceEvent(this, 'net.deliver', { seq: next.seq, bytes: frameBytes(next.frame) });
       this.handlers.onFrame?.(next.frame);
     }
   }
+}
+
+/** A frame's size on the wire: its length, or for an in-process frame the estimate of its encoded size. */
+function frameBytes(frame: Uint8Array): number {
+  return frame instanceof InProcessFrame ? frame.sizeBytes : frame.length;
 }
 
 function linkKey(from: string, to: string): string {

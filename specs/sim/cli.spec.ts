@@ -102,3 +102,26 @@ test('cli: bad input exits 2 with a clear message', async (t) => {
   t.is(r.code, 2);
   t.regex(r.stderr, /cluster\.nodes/);
 });
+
+test('cli: bench reports the raft quorum and the whole-node cluster, idle and under load, per wall and per CPU second', async (t) => {
+  // Tiny runs: this checks what bench measures and prints, not the speed (docs/simulator.md has the numbers).
+  const r = await sim('bench', '--system', 'all', '--virtual-s', '5', '--load-virtual-s', '2', '--rate', '10');
+  t.is(r.code, 0, r.stdout + r.stderr);
+  for (const line of ['ping-pong idle', 'raft-quorum idle', 'raft-quorum load', 'cluster idle', 'cluster load']) {
+    t.regex(r.stdout, new RegExp(`^${line} \\(.*\\d+x per wall s, .*\\d+x per CPU s; \\d+ events, \\d+ steps`, 'm'), `${line}: ${r.stdout}`);
+  }
+  t.regex(r.stdout, /cluster load \(3 combined nodes, 10 records\/s acks=all/);
+  t.notRegex(r.stdout, /FAILED/);
+});
+
+test('cli: bench and run accept --wire-check (every frame encoded and validated); bench refuses an unknown system', async (t) => {
+  const check = await sim('bench', '--system', 'raft-quorum', '--load', 'idle', '--virtual-s', '5', '--wire-check');
+  t.is(check.code, 0, check.stdout + check.stderr);
+  t.regex(check.stdout, /^raft-quorum idle --wire-check /m);
+  const run = await sim('run', '--schedule', 'specs/schedules/raft-3.json', '--wire-check');
+  t.is(run.code, 0, run.stdout + run.stderr);
+  t.regex(run.stdout, /^PASS raft-quorum /m);
+  const bad = await sim('bench', '--system', 'nope');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /--system must be one of/);
+});
