@@ -304,7 +304,7 @@ export const raftSetup = setup({
         Math.min(context.config.fetchRetryMs + context.config.fetchMaxWaitMs, leaderDeadlineMs(context) - context.ports.clock.now()),
       ),
     /** With long polling the leader already waited for news, so the next fetch goes out at once. */
-    fetchIdle: ({ context }) => (context.config.fetchMaxWaitMs > 0 ? 0 : context.config.fetchIdleMs),
+    fetchIdle: ({ context }) => context.config.fetchIdleMs,
     /** The leader wakes when its earliest held fetch is due (or one max wait from now when none is held). */
     parkedFetchDue: ({ context }) => {
       const now = context.ports.clock.now();
@@ -317,6 +317,7 @@ export const raftSetup = setup({
   },
   guards: {
     isVoter: ({ context }) => context.isVoter,
+    isLongPolling: ({ context }) => context.config.fetchMaxWaitMs > 0,
     isSoleVoter: ({ context }) => context.isVoter && context.config.voters.length === 1,
     learnsLeadership: ({ context, event }) => learnsLeadership(context, event),
     voteNeedsPersistedGrant: ({ context, event }) => {

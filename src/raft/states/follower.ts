@@ -42,6 +42,14 @@ export const follower = raftSetup.createStateConfig({
             target: 'appending',
             actions: ['markLeaderContact', 'stageEntries'],
           },
+          // Long-polling, an answer with nothing new comes back when the leader's wait ended: fetch again in this
+          // same step (a 0 ms idle timer cost one more scheduler step per fetch, a fifth of an idle quorum's work).
+          {
+            guard: and(['isCurrentFetchResponse', 'isLongPolling']),
+            target: 'fetching',
+            reenter: true,
+            actions: ['markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'],
+          },
           {
             guard: 'isCurrentFetchResponse',
             target: 'idle',
