@@ -165,20 +165,22 @@ async function consumeThroughput(bootstrap: string[], topic: string, expected: n
   return { mbPerS: bytes / seconds / 1e6, recordsPerS: got / seconds, seconds };
 }
 
-async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'all'): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
+async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'all'): Promise<{ p50Ms: number; p99Ms: number; samples: number; seconds: number }> {
   const producer = createProducer({ bootstrap, acks, lingerMs: 0 });
   const value = Buffer.alloc(recordBytes, 0x62);
   for (let i = 0; i < 100; i++) await producer.send({ topic, value, partition: 0 });
   const samples: number[] = [];
+  const start = performance.now();
   for (let i = 0; i < latencySamples; i++) {
     const t0 = performance.now();
     await producer.send({ topic, value, partition: 0 });
     samples.push(performance.now() - t0);
   }
+  const seconds = (performance.now() - start) / 1000;
   await producer.close();
   samples.sort((a, b) => a - b);
   const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), samples: samples.length };
+  return { p50Ms: at(0.5), p99Ms: at(0.99), samples: samples.length, seconds };
 }
 
 async function main(): Promise<void> {
@@ -193,9 +195,9 @@ async function main(): Promise<void> {
     const rf1 = phases.has('rf1') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1)) : undefined;
     const rf3 = phases.has('rf3') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all')) : undefined;
     const read = phases.has('consume') ? await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1)) : undefined;
-    const lat = phases.has('latency') ? await latency(bootstrap, 'bench-rf3') : undefined;
+    const lat = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf3')) : undefined;
     // The same on the RF=1 topic with acks=1: the difference is the wait for the followers.
-    const lat1 = phases.has('latency') ? await latency(bootstrap, 'bench-rf1', 1) : undefined;
+    const lat1 = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf1', 1)) : undefined;
     const result = {
       machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       records,
@@ -212,14 +214,17 @@ async function main(): Promise<void> {
     // CPU time per MB moved (client + all brokers): unlike MB/s it barely depends on how loaded the machine is.
     const cpuMsPerMb = (r: { cpu: Record<string, number>; mbPerS: number }): string =>
       `${f((Object.values(r.cpu).reduce((a, b) => a + b, 0) * 1000) / r.mbPerS)} CPU ms/MB`;
+    // CPU time per single-record send, all processes together: the work on the latency path, whatever the load.
+    const cpuUsPerSend = (r: { cpu: Record<string, number>; seconds: number; samples: number }): string =>
+      `${((Object.values(r.cpu).reduce((a, b) => a + b, 0) * r.seconds * 1e6) / r.samples).toFixed(0)} CPU µs/send`;
     const lines: string[] = [];
     if (rf1) lines.push(`produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s, ${rf1.requests} requests, ${rf1.retries} retries), ${cpuMsPerMb(rf1)}`);
     if (rf3) lines.push(`produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s, ${rf3.requests} requests, ${rf3.retries} retries), ${cpuMsPerMb(rf3)}   target >= 100 MB/s`);
     if (read) lines.push(`consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s, ${cpuMsPerMb(read)}   target >= 400 MB/s`);
     const busy = [rf1 && `RF=1 [${cores(rf1.cpu)}]`, rf3 && `RF=3 [${cores(rf3.cpu)}]`, read && `consume [${cores(read.cpu)}]`].filter(Boolean);
     if (busy.length > 0) lines.push(`CPU cores busy (user+sys per wall second): ${busy.join('; ')}`);
-    if (lat) lines.push(`single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`);
-    if (lat1) lines.push(`single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for)`);
+    if (lat) lines.push(`single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}, ${cpuUsPerSend(lat)}   targets p50 <= 0.5, p99 <= 1.5`);
+    if (lat1) lines.push(`single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for), ${cpuUsPerSend(lat1)}`);
     lines.push(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     lines.push(JSON.stringify(result));
     process.stdout.write(lines.join('\n') + '\n');
