@@ -4,6 +4,11 @@
 // how many CPU cores the client and each broker kept busy, to tell where the time goes. Not part of make test.
 //
 //   node --import tsx bench/produce.ts [--records 100000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
+//        [--phases rf1,rf3,consume,latency]
+//
+// To profile: BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes node flags to every broker (each
+// writes its .cpuprofile on its clean exit), `node --cpu-prof --import tsx bench/produce.ts` profiles the client, and
+// --phases runs only some phases so one profile covers one workload; bench/cpuprofile-top.ts summarises profiles.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -23,6 +28,8 @@ const records = option('records', Number(process.env['BENCH_PRODUCE_RECORDS'] ??
 const latencySamples = option('latency-samples', 2_000);
 const partitions = option('partitions', 6);
 const basePort = option('base-port', 29_090);
+const phases = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'rf1,rf3,consume,latency').split(','));
+const brokerNodeArgs = (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
 const recordBytes = 1024;
 const nodes = 3;
 
@@ -39,7 +46,7 @@ async function startCluster(dataRoot: string): Promise<Node[]> {
   const quorum = Array.from({ length: nodes }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(',');
   const out: Node[] = [];
   for (let id = 1; id <= nodes; id++) {
-    const child = spawn(process.execPath, [path.resolve('dist/broker.js'), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...brokerNodeArgs, path.resolve('dist/broker.js'), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     out.push({ id, address: `127.0.0.1:${basePort + id}`, child, exited: new Promise((r) => child.on('exit', r)) });
@@ -158,20 +165,22 @@ async function consumeThroughput(bootstrap: string[], topic: string, expected: n
   return { mbPerS: bytes / seconds / 1e6, recordsPerS: got / seconds, seconds };
 }
 
-async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'all'): Promise<{ p50Ms: number; p99Ms: number; samples: number }> {
+async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'all'): Promise<{ p50Ms: number; p99Ms: number; samples: number; seconds: number }> {
   const producer = createProducer({ bootstrap, acks, lingerMs: 0 });
   const value = Buffer.alloc(recordBytes, 0x62);
   for (let i = 0; i < 100; i++) await producer.send({ topic, value, partition: 0 });
   const samples: number[] = [];
+  const start = performance.now();
   for (let i = 0; i < latencySamples; i++) {
     const t0 = performance.now();
     await producer.send({ topic, value, partition: 0 });
     samples.push(performance.now() - t0);
   }
+  const seconds = (performance.now() - start) / 1000;
   await producer.close();
   samples.sort((a, b) => a - b);
   const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  return { p50Ms: at(0.5), p99Ms: at(0.99), samples: samples.length };
+  return { p50Ms: at(0.5), p99Ms: at(0.99), samples: samples.length, seconds };
 }
 
 async function main(): Promise<void> {
@@ -182,14 +191,15 @@ async function main(): Promise<void> {
   try {
     await createTopic(bootstrap, 'bench-rf1', 1, {});
     await createTopic(bootstrap, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
-    const rf1 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1));
-    const rf3 = await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all'));
-    const read = await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1));
-    const lat = await latency(bootstrap, 'bench-rf3');
+    if (phases.has('consume') && !phases.has('rf3')) throw new Error('--phases: consume reads what rf3 wrote; name rf3 too');
+    const rf1 = phases.has('rf1') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1)) : undefined;
+    const rf3 = phases.has('rf3') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all')) : undefined;
+    const read = phases.has('consume') ? await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1)) : undefined;
+    const lat = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf3')) : undefined;
     // The same on the RF=1 topic with acks=1: the difference is the wait for the followers.
-    const lat1 = await latency(bootstrap, 'bench-rf1', 1);
+    const lat1 = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf1', 1)) : undefined;
     const result = {
-      machine: { cpus: os.cpus().length, node: process.version },
+      machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       records,
       recordBytes,
       partitions,
@@ -201,17 +211,23 @@ async function main(): Promise<void> {
     };
     const f = (n: number): string => n.toFixed(1);
     const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
-    process.stdout.write(
-      [
-        `produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s, ${rf1.requests} requests, ${rf1.retries} retries)`,
-        `produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s, ${rf3.requests} requests, ${rf3.retries} retries)   target >= 100 MB/s`,
-        `consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s   target >= 400 MB/s`,
-        `CPU cores busy (user+sys per wall second): RF=1 [${cores(rf1.cpu)}]; RF=3 [${cores(rf3.cpu)}]; consume [${cores(read.cpu)}]`,
-        `single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}   targets p50 <= 0.5, p99 <= 1.5`,
-        `single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for)`,
-        JSON.stringify(result),
-      ].join('\n') + '\n',
-    );
+    // CPU time per MB moved (client + all brokers): unlike MB/s it barely depends on how loaded the machine is.
+    const cpuMsPerMb = (r: { cpu: Record<string, number>; mbPerS: number }): string =>
+      `${f((Object.values(r.cpu).reduce((a, b) => a + b, 0) * 1000) / r.mbPerS)} CPU ms/MB`;
+    // CPU time per single-record send, all processes together: the work on the latency path, whatever the load.
+    const cpuUsPerSend = (r: { cpu: Record<string, number>; seconds: number; samples: number }): string =>
+      `${((Object.values(r.cpu).reduce((a, b) => a + b, 0) * r.seconds * 1e6) / r.samples).toFixed(0)} CPU µs/send`;
+    const lines: string[] = [];
+    if (rf1) lines.push(`produce RF=1 acks=1   : ${f(rf1.mbPerS)} MB/s, ${f(rf1.recordsPerS)} records/s (${records} x ${recordBytes} B in ${f(rf1.seconds)} s, ${rf1.requests} requests, ${rf1.retries} retries), ${cpuMsPerMb(rf1)}`);
+    if (rf3) lines.push(`produce RF=3 acks=all : ${f(rf3.mbPerS)} MB/s, ${f(rf3.recordsPerS)} records/s (${f(rf3.seconds)} s, ${rf3.requests} requests, ${rf3.retries} retries), ${cpuMsPerMb(rf3)}   target >= 100 MB/s`);
+    if (read) lines.push(`consume RF=3          : ${f(read.mbPerS)} MB/s, ${f(read.recordsPerS)} records/s, ${cpuMsPerMb(read)}   target >= 400 MB/s`);
+    const busy = [rf1 && `RF=1 [${cores(rf1.cpu)}]`, rf3 && `RF=3 [${cores(rf3.cpu)}]`, read && `consume [${cores(read.cpu)}]`].filter(Boolean);
+    if (busy.length > 0) lines.push(`CPU cores busy (user+sys per wall second): ${busy.join('; ')}`);
+    if (lat) lines.push(`single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}, ${cpuUsPerSend(lat)}   targets p50 <= 0.5, p99 <= 1.5`);
+    if (lat1) lines.push(`single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for), ${cpuUsPerSend(lat1)}`);
+    lines.push(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    lines.push(JSON.stringify(result));
+    process.stdout.write(lines.join('\n') + '\n');
   } finally {
     await stopCluster(cluster);
     fs.rmSync(dataRoot, { recursive: true, force: true });

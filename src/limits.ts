@@ -247,3 +247,12 @@ export const consumerPollRecordsMax = 100_000;
 export const consumerFetchBytesMax = 8 * MiB;
 /** Partitions one consumer may be assigned. */
 export const consumerAssignedPartitionsMax = 10_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data-plane performance (src/replication/tail-cache.ts)
+
+/** Bytes of a leader's latest appended batches kept in memory per partition, so fetches at the tail need no file
+ *  read (a follower lags by about what is in flight: 5 produce requests of up to 1 MiB each). */
+export const replicaTailCacheBytesMax = 4 * MiB;
+/** Bytes all the tail caches of one broker may hold together. */
+export const replicaTailCacheBrokerBytesMax = 64 * MiB;

@@ -46,6 +46,7 @@ import { RaftlineError, wireError, type WireError } from '../wire/errors.js';
 import { ReplicaFetcher, type FetchSender } from './fetcher.js';
 import { invariant } from './isr.js';
 import { PartitionReplica, type IsrAnswer, type IsrProposal, type ReplicaHost } from './replica.js';
+import { createTailCacheBudget } from './tail-cache.js';
 
 /** The controller as the replica manager needs it (the node sends these over the controller channel). */
 export interface ReplicationControllerPort {
@@ -138,6 +139,8 @@ export class ReplicaManager {
       alterPartition: (proposal) => options.controller.alterPartition(proposal),
       isBrokerActive: (brokerId) => isBrokerActive(this.image, brokerId),
       roleChanged: (replica) => this.placeInFetcher(replica),
+      // One bound for the tail caches of every partition this broker leads.
+      tailCacheBudget: createTailCacheBudget(),
     };
     invariant(this.settings.lagTimeMaxMs > 0 && this.settings.fetchWaitMaxMs >= 0, 'replication settings out of range');
     this.log = options.logger.child({ component: 'replication' });

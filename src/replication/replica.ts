@@ -13,6 +13,7 @@ import { RaftlineError, type ErrorCode } from '../wire/errors.js';
 import { computeHighWatermark, invariant, laggingMembers, mayJoinIsr, newFollowerProgress, recordFollowerFetch, type FollowerProgress } from './isr.js';
 import { partitionReplicaMachine, type PartitionAssignment } from './machine.js';
 import { isIdempotent, ProducerStateTable } from './producer-state.js';
+import { createTailCacheBudget, TailCache, type TailCacheBudget } from './tail-cache.js';
 
 export type ReplicaRole = 'unassigned' | 'offline' | 'follower' | 'leader' | 'stopped';
 
@@ -45,6 +46,8 @@ export interface ReplicaHost {
   isBrokerActive(brokerId: number): boolean;
   /** The role or leader changed: the manager moves the replica between fetchers. */
   roleChanged(replica: PartitionReplica): void;
+  /** The broker-wide bound of the leaders' tail caches (tail-cache.ts); without it each replica has its own. */
+  readonly tailCacheBudget?: TailCacheBudget;
 }
 
 export interface AppendOutcome {
@@ -84,6 +87,8 @@ export class PartitionReplica {
   private produceWaiters: ProduceWaiter[] = [];
   /** Wakes long-polling fetches: called when the log end or the high watermark moves, or the role changes. */
   private readonly listeners = new Set<() => void>();
+  /** Leader only: the latest appended batches, so fetches at the tail need no file read (tail-cache.ts). */
+  private readonly tail: TailCache;
 
   constructor(
     readonly topic: string,
@@ -97,6 +102,7 @@ export class PartitionReplica {
     this.key = `${topic}-${partitionId}`;
     this.log = host.logger.child({ partition: this.key });
     this.hw = partitionLog.logStartOffset;
+    this.tail = new TailCache(host.tailCacheBudget ?? createTailCacheBudget());
     this.actor = createActor(partitionReplicaMachine, {
       id: `replica-${host.brokerId}-${this.key}`,
       clock: host.clock,
@@ -197,6 +203,7 @@ export class PartitionReplica {
     // Follower LEOs are unknown until each fetches from this leader: the high watermark waits for them (Kafka too).
     this.followers = new Map(a.replicas.filter((r) => r !== this.host.brokerId).map((r) => [r, newFollowerProgress(now)]));
     this.epochStartOffset = this.partitionLog.logEndOffset;
+    this.tail.clear();
     // Producer state is kept on followers as they append, so a new leader already knows every producer in its log.
     this.log.info({ leaderEpoch: a.leaderEpoch, isr: a.isr, logEndOffset: this.logEndOffset, highWatermark: this.hw }, 'became leader');
     this.maybeAdvanceHighWatermark();
@@ -241,6 +248,7 @@ export class PartitionReplica {
   }
 
   private leaveLeadership(code: ErrorCode, message: string): void {
+    this.tail.clear();
     this.followers = new Map();
     this.pendingIsr = null;
     const waiters = this.produceWaiters;
@@ -285,6 +293,8 @@ export class PartitionReplica {
       // The log stamped offsets into `records` in place: the headers now carry them.
       for (const { header } of batchesIn(records)) this.producers.update(header, header.baseOffset);
       if (this.role === 'leader' && this.assignment.leaderEpoch === epoch) {
+        // The log took `records` as written (offsets and epoch stamped in place): the followers fetch them next.
+        this.tail.add(records, this.partitionLog.logEndOffset);
         this.maybeAdvanceHighWatermark();
         this.notify();
       }
@@ -539,6 +549,10 @@ export class PartitionReplica {
   /** Reads whole stored batches from `fromOffset`; consumers up to the high watermark, followers up to the log end. */
   read(fromOffset: number, maxBytes: number, isolation: 'high-watermark' | 'log-end', minOneBatch: boolean): Promise<Uint8Array> {
     const maxOffset = isolation === 'high-watermark' ? this.hw : this.partitionLog.logEndOffset;
+    if (this.role === 'leader' && !this.partitionLog.isOffline) {
+      const cached = this.tail.read(fromOffset, maxBytes, maxOffset, minOneBatch, this.partitionLog);
+      if (cached !== undefined) return Promise.resolve(cached);
+    }
     return this.partitionLog.read({ fromOffset, maxBytes, maxOffset, minOneBatch }).then((r) => r.bytes);
   }
 

@@ -188,6 +188,24 @@ class Reader {
   }
 }
 
+/** Bytes of a zigzag varint of `v` (as Writer.varint writes it). */
+function varintBytes(v: number): number {
+  let z = v >= 0 ? v * 2 : -v * 2 - 1;
+  let n = 1;
+  while (z >= 0x80) {
+    z = Math.floor(z / 0x80);
+    n++;
+  }
+  return n;
+}
+
+function nullableBytesLength(b: Uint8Array | null | undefined): number {
+  return b === null || b === undefined ? 1 : varintBytes(b.length) + b.length;
+}
+
+const noHeaders: readonly RecordHeaderInput[] = [];
+const noKeys: readonly Buffer[] = [];
+
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
@@ -204,44 +222,54 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   let maxTimestamp = firstTimestamp;
   const lastOffsetDelta = options.lastOffsetDelta ?? records.length - 1;
   let previousDelta = -1;
-  let estimate = 0;
+  // Records are written straight into the output after room for the batch header: one copy of each key and value,
+  // no per-record buffer (the producer's hot path; only compression needs a second buffer).
+  let estimate = batchHeaderBytes;
   for (const r of records) estimate += 24 + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  const body = new Writer(estimate);
-  const one = new Writer(256);
+  const w = new Writer(estimate);
+  w.pos = batchHeaderBytes;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const ts = r.timestamp ?? options.timestamp;
     if (!Number.isSafeInteger(ts)) throw new RangeError(`record timestamp must be a safe integer, got ${ts}`);
     if (ts > maxTimestamp) maxTimestamp = ts;
-    one.pos = 0;
-    one.buf[0] = 0;
-    one.pos = 1; // record attributes: unused, as in Kafka
     const offsetDelta = r.offsetDelta ?? i;
     if (!Number.isSafeInteger(offsetDelta) || offsetDelta <= previousDelta || offsetDelta > lastOffsetDelta) {
       throw new RangeError(`offset delta ${offsetDelta} must increase and stay within ${lastOffsetDelta}`);
     }
     previousDelta = offsetDelta;
-    one.varint(ts - firstTimestamp);
-    one.varint(offsetDelta);
-    one.nullableBytes(r.key);
-    one.nullableBytes(r.value);
-    const headers = r.headers ?? [];
-    one.varint(headers.length);
-    for (const h of headers) {
-      const k = Buffer.from(h.key, 'utf8');
-      one.varint(k.length);
-      one.bytes(k);
-      one.nullableBytes(h.value);
+    const headers = r.headers ?? noHeaders;
+    const headerKeys = headers.length === 0 ? noKeys : headers.map((h) => Buffer.from(h.key, 'utf8'));
+    // The record's length prefix comes first, so the length is summed from the same fields written below.
+    let length = 1 /* attributes */ + varintBytes(ts - firstTimestamp) + varintBytes(offsetDelta);
+    length += nullableBytesLength(r.key) + nullableBytesLength(r.value) + varintBytes(headers.length);
+    for (let h = 0; h < headers.length; h++) length += varintBytes(headerKeys[h]!.length) + headerKeys[h]!.length + nullableBytesLength(headers[h]!.value);
+    const recordStart = w.pos;
+    w.varint(length);
+    const bodyStart = w.pos;
+    w.ensure(1);
+    w.buf[w.pos++] = 0; // record attributes: unused, as in Kafka
+    w.varint(ts - firstTimestamp);
+    w.varint(offsetDelta);
+    w.nullableBytes(r.key);
+    w.nullableBytes(r.value);
+    w.varint(headers.length);
+    for (let h = 0; h < headers.length; h++) {
+      w.varint(headerKeys[h]!.length);
+      w.bytes(headerKeys[h]!);
+      w.nullableBytes(headers[h]!.value);
     }
-    body.varint(one.pos);
-    body.bytes(one.buf.subarray(0, one.pos));
+    if (w.pos - bodyStart !== length) throw new Error(`encodeBatch invariant: record ${i} wrote ${w.pos - bodyStart} bytes, its length prefix says ${length} (at ${recordStart})`);
   }
-  let payload = body.buf.subarray(0, body.pos);
-  if (compression === 'gzip') payload = gzipSync(payload);
-  else if (compression === 'brotli') payload = brotliCompressSync(payload);
-  const total = batchHeaderBytes + payload.length;
+  let out = w.buf.subarray(0, w.pos);
+  if (compression !== 'none') {
+    const body = out.subarray(batchHeaderBytes);
+    const compressed = compression === 'gzip' ? gzipSync(body) : brotliCompressSync(body);
+    out = Buffer.allocUnsafe(batchHeaderBytes + compressed.length);
+    compressed.copy(out, batchHeaderBytes);
+  }
+  const total = out.length;
   if (total > batchBytesMax) throw new RaftlineError('MESSAGE_TOO_LARGE', `batch of ${total} bytes exceeds ${batchBytesMax}`);
-  const out = Buffer.allocUnsafe(total);
   let attributes = codecIds[compression];
   if (options.timestampType === 'log-append') attributes |= attrTimestampType;
   if (options.isTransactional) attributes |= attrTransactional;
@@ -258,7 +286,6 @@ export function encodeBatch(options: EncodeBatchOptions): Buffer {
   out.writeInt16BE(options.producerEpoch ?? -1, 51);
   out.writeInt32BE(options.baseSequence ?? -1, 53);
   out.writeInt32BE(records.length, 57);
-  payload.copy(out, batchHeaderBytes);
   out.writeUInt32BE(crc32c(out, 0, crcCoveredFrom, total), crcOffset);
   return out;
 }
