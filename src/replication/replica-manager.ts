@@ -547,16 +547,21 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------------------------------------- lifecycle
 
-  /** Stops fetchers and the ISR check, answers every waiter, and closes every log. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops fetchers and the ISR check, answers every waiter, and closes every log. Resolves true when every log was
+   * flushed as it closed (none was offline after a failed sync): only then may the broker claim a clean shutdown.
+   */
+  async close(): Promise<boolean> {
+    if (this.closed) return false;
     this.closed = true;
     this.stopIsrCheck();
     await this.applying;
     for (const f of this.fetchers.values()) f.stop();
     this.fetchers.clear();
-    await Promise.all([...this.replicas.values()].map((r) => r.close()));
+    const replicas = [...this.replicas.values()];
+    await Promise.all(replicas.map((r) => r.close()));
     this.replicas.clear();
+    return replicas.every((r) => !r.partitionLog.isOffline);
   }
 }
 
