@@ -57,6 +57,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   /** `unsynced: 'keep'`: a process crash the OS survives (kill -9): its page cache, unsynced writes included, is kept. */
   one('crash', { node: nodeId, unsynced: z.enum(['model', 'keep']).optional() }),
   one('restart', { node: nodeId }),
+  /** A clean stop (SIGTERM): the node's own shutdown runs to its end, then the process exits; its page cache survives. */
+  one('stop', { node: nodeId }),
   one('partition', { from: z.array(nodeId).min(1), to: z.array(nodeId).min(1), oneWay: z.boolean().default(false) }),
   one('heal', {}),
   one('clog', { from: z.array(nodeId).min(1), to: z.array(nodeId).min(1), durationMs: z.number().int().positive() }),
@@ -93,6 +95,8 @@ export const scheduleSchema = z
     version: z.literal(1),
     system: z.string().min(1),
     seed: z.number().int().min(0).optional(),
+    /** What the schedule shows, for the reader (the simulator ignores it). */
+    comment: z.string().optional(),
     cluster: z
       .object({
         nodes: z

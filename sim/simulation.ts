@@ -210,7 +210,8 @@ export class Simulation {
     for (const p of this.processes.values()) {
       if (p.up && p.node !== null) {
         try {
-          p.node.stop();
+          // The run is over: a shutdown still in flight is abandoned with the run, so only its failure to start counts.
+          void Promise.resolve(p.node.stop()).catch(() => undefined);
         } catch (error) {
           this.uncaught(p.nodeId, error);
         }
@@ -237,6 +238,31 @@ export class Simulation {
     } catch (error) {
       this.uncaught(p.nodeId, error);
     }
+  }
+
+  /**
+   * A clean stop (SIGTERM): the node runs its own shutdown (controlled shutdown, flushes, markers) on virtual time, then
+   * the process exits. An exit keeps the page cache, so unsynced writes survive as in a crash with `unsynced: 'keep'`.
+   * A crash while stopping wins: the exit is then skipped.
+   */
+  async stop(id: number): Promise<void> {
+    const p = this.process(id);
+    const node = p.node;
+    if (!p.up || node === null) {
+      this.trace.record(p.nodeId, 'fault.skip', { kind: 'stop', reason: 'already down' });
+      return;
+    }
+    const incarnation = p.incarnation;
+    this.trace.record(p.nodeId, 'fault.stop');
+    try {
+      await node.stop();
+    } catch (error) {
+      this.uncaught(p.nodeId, error);
+    }
+    if (p.incarnation !== incarnation || !p.up) return;
+    p.disk.setCrashModel({ keep: 1, lose: 0, tear: 0, corrupt: 0 });
+    this.crash(id, 'exit');
+    p.disk.setCrashModel(p.crashModel);
   }
 
   restart(id: number): void {
@@ -307,6 +333,9 @@ export class Simulation {
       }
       case 'restart':
         this.restart(fault.node);
+        return;
+      case 'stop':
+        await this.stop(fault.node);
         return;
       case 'lose-unsynced':
         // A power loss: every unsynced write is gone (not kept, torn or corrupted).

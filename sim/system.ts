@@ -25,8 +25,8 @@ export interface SimNodeContext {
 /** One running incarnation of a node. A crash simply abandons it (no stop call): memory is gone. */
 export interface SimNode {
   start(): Promise<void> | void;
-  /** Graceful shutdown (end of a run). */
-  stop(): void;
+  /** Graceful shutdown (end of a run, or a `stop` fault, which waits for the returned promise before the exit). */
+  stop(): Promise<void> | void;
 }
 
 export interface SimSystem {

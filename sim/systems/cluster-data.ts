@@ -14,6 +14,7 @@ import { RpcClient } from '../../src/wire/rpc.js';
 import type { Acks, HistoryEvent } from '../checkers/data.js';
 import type { Simulation } from '../simulation.js';
 import type { SimNodeContext } from '../system.js';
+import { Consumer } from '../../src/client/consumer.js';
 import { Producer } from '../../src/client/producer.js';
 import { createWireChannel } from '../../src/client/wire-channel.js';
 import type { TraceEvent } from '../trace.js';
@@ -32,6 +33,8 @@ export interface DataParams {
   retryMs: number;
   /** Pause between two reading passes of the consumer over every partition. */
   consumerPassMs: number;
+  /** Who reads: the real client Consumer of src/client/ ('real'), or raw data.fetch requests ('wire'). */
+  consumer: 'real' | 'wire';
 }
 
 /** Errors after which the request surely wrote nothing (the partition refused it before appending). */
@@ -40,6 +43,8 @@ const notWrittenCodes = new Set<string>(['NOT_LEADER_OR_FOLLOWER', 'NOT_ENOUGH_R
 const finalCodes = new Set<string>(['INVALID_REQUEST', 'CORRUPT_MESSAGE', 'MESSAGE_TOO_LARGE', 'RECORD_LIST_TOO_LARGE', 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'INVALID_PRODUCER_EPOCH', 'UNKNOWN_PRODUCER_ID']);
 
 const fetchBytesMax = 1 << 20;
+/** Polls one pass of the real consumer may take before it counts as incomplete (the wire reader's 20 attempts). */
+const consumerPassPollsMax = 20;
 
 interface ProducerSpec {
   id: string;
@@ -235,7 +240,11 @@ export class DataWorkload {
       if (this.options.params.producer === 'real') void this.produceWithClient(p, ctx, live);
       else void this.produce(p, ctx.runtime, channel, live);
     }
-    for (const c of this.consumers) if (c.node === ctx.nodeId) void this.consume(c, ctx.runtime, channel, live);
+    for (const c of this.consumers) {
+      if (c.node !== ctx.nodeId) continue;
+      if (this.options.params.consumer === 'real') void this.consumeWithClient(c, ctx, live);
+      else void this.consume(c, ctx.runtime, channel, live);
+    }
   }
 
   private async produce(state: ProducerState, runtime: Runtime, channel: ClusterChannel, live: () => boolean): Promise<void> {
@@ -397,6 +406,55 @@ export class DataWorkload {
     }
   }
 
+  /**
+   * The real client: one Consumer per client incarnation, assigned every partition of the topic. Each pass seeks to
+   * the beginning and polls until every partition's position reached the high watermark its last fetch carried (then
+   * `read.end`), or the pass's polls run out. Each record is recorded with the high watermark of the fetch response
+   * that carried it. OFFSET_OUT_OF_RANGE (a leader whose log was cut) resets to the earliest offset, as configured.
+   */
+  private async consumeWithClient(spec: ConsumerSpec, ctx: SimNodeContext, live: () => boolean): Promise<void> {
+    const { params, sim } = this.options;
+    const runtime = ctx.runtime;
+    const partitions = this.partitionsOf.get(spec.topic)!;
+    const log = runtime.log.child({ actor: `consumer-${spec.id}` });
+    const channel = createWireChannel({ bootstrap: this.options.servers.map((id) => `${ctx.hostOf(id)}:${this.options.port}`), network: runtime.network, clock: runtime.clock, log, requestTimeoutMs: params.requestTimeoutMs });
+    const client = new Consumer({ clientId: spec.id, autoOffsetReset: 'earliest', fetchMaxWaitMs: 0, retryBackoffMs: params.retryMs }, { channel, clock: runtime.clock, log });
+    const tps = Array.from({ length: partitions }, (_, partition) => ({ topic: spec.topic, partition }));
+    client.assign(tps);
+    const pollMs = Math.max(1, Math.min(500, params.requestTimeoutMs));
+    try {
+      while (live()) {
+        const final = this.producersSettled();
+        client.seekToBeginning(tps);
+        // Per partition this pass: the next offset to read (records come in offset order) and whether it ended.
+        const next = new Map<number, number>();
+        const ended = new Set<number>();
+        for (let polls = 0; polls < consumerPassPollsMax && ended.size < partitions && live(); polls++) {
+          const records = await client.poll(pollMs);
+          if (!live()) return;
+          const t = sim.nowMs();
+          for (const r of records) {
+            if (r.value === null) continue;
+            this.record({ t, type: 'read', consumer: spec.id, topic: spec.topic, partition: r.partition, offset: r.offset, value: r.value.toString('utf8'), highWatermark: r.highWatermark });
+            next.set(r.partition, r.offset + 1);
+          }
+          for (const tp of tps) {
+            const hw = client.highWatermark(tp);
+            if (ended.has(tp.partition) || hw < 0 || (next.get(tp.partition) ?? 0) < hw) continue;
+            ended.add(tp.partition);
+            this.record({ t, type: 'read.end', consumer: spec.id, topic: spec.topic, partition: tp.partition, highWatermark: hw });
+          }
+        }
+        if (!live()) return;
+        if (final && ended.size === partitions) this.finalPass.add(spec.id);
+        await sleep(runtime.clock, params.consumerPassMs);
+      }
+    } finally {
+      client.close();
+      channel.close();
+    }
+  }
+
   /** Reads a partition from offset 0 to the high watermark; false when it could not get there this pass. */
   private async readPartition(spec: ConsumerSpec, runtime: Runtime, channel: ClusterChannel, live: () => boolean, partition: number): Promise<boolean> {
     const { params } = this.options;
@@ -459,6 +517,8 @@ export function dataParams(raw: Record<string, number | string | boolean>): Data
   const idempotent = raw['idempotent'] ?? true;
   const producer = raw['producer'] ?? 'real';
   if (producer !== 'real' && producer !== 'wire') throw new TypeError(`cluster: params.producer must be real or wire, got ${JSON.stringify(producer)}`);
+  const consumer = raw['consumer'] ?? 'real';
+  if (consumer !== 'real' && consumer !== 'wire') throw new TypeError(`cluster: params.consumer must be real or wire, got ${JSON.stringify(consumer)}`);
   if (typeof idempotent !== 'boolean') throw new TypeError(`cluster: params.idempotent must be true or false, got ${JSON.stringify(idempotent)}`);
   return {
     producer,
@@ -468,7 +528,8 @@ export function dataParams(raw: Record<string, number | string | boolean>): Data
     requestTimeoutMs: num('requestTimeoutMs', 3_000),
     retryMs: num('retryMs', 100),
     consumerPassMs: num('consumerPassMs', 1_000),
+    consumer,
   };
 }
 
-export const dataParamKeys = ['producer', 'inFlight', 'idempotent', 'deliveryTimeoutMs', 'requestTimeoutMs', 'retryMs', 'consumerPassMs'];
+export const dataParamKeys = ['producer', 'consumer', 'inFlight', 'idempotent', 'deliveryTimeoutMs', 'requestTimeoutMs', 'retryMs', 'consumerPassMs'];

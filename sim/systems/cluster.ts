@@ -109,11 +109,11 @@ export class ClusterServerNode implements SimNode {
     return !this.stopped && this.world.sim.process(this.ctx.nodeId).incarnation === this.ctx.incarnation;
   }
 
-  stop(): void {
+  stop(): Promise<void> {
     this.stopped = true;
     const core = this.core;
     const listener = this.listener;
-    void (async () => {
+    return (async () => {
       await core?.close();
       await listener?.close();
     })();

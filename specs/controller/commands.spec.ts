@@ -213,6 +213,58 @@ test('commands: an unclean shutdown takes a broker out of the ELR into the last 
   t.like(part(h.image, 'a'), { isr: [1], elr: [], lastKnownElr: [2] });
 });
 
+/** Broker 2 of [1, 2] with ELR on and min.insync.replicas=2, fenced: ISR [1], ELR [2]. */
+function elrWithBroker2Fenced(configs: Record<string, string> = {}): Harness {
+  const h = cluster(2);
+  h.ok((img, ctx) => updateFeatures(img, { name: 'eligible.leader.replicas.version', level: 1 }, ctx));
+  h.ok((img, ctx) => createTopics(img, { topics: [{ name: 'a', numPartitions: -1, replicationFactor: -1, assignments: [[1, 2]], configs: { 'min.insync.replicas': '2', ...configs } }], validateOnly: false }, ctx));
+  h.ok((img, ctx) => fenceBroker(img, 2, ctx));
+  return h;
+}
+
+test('commands: a clean restart (previousBrokerEpoch = the registered epoch) keeps the broker in the ELR, and it leads once unfenced', (t) => {
+  const h = elrWithBroker2Fenced();
+  h.ok((img, ctx) => fenceBroker(img, 1, ctx));
+  t.like(part(h.image, 'a'), { leader: -1, isr: [], elr: [1, 2] });
+  const epoch = h.epoch(2);
+  h.ok((img, ctx) => registerBroker(img, { brokerId: 2, incarnationId: 'restarted', rack: null, endpoints: [], previousBrokerEpoch: epoch }, ctx));
+  t.like(part(h.image, 'a'), { leader: -1, isr: [], elr: [1, 2], lastKnownElr: [] }, 'still trusted to hold every committed record');
+  h.ok((img, ctx) => brokerHeartbeat(img, { brokerId: 2, brokerEpoch: h.epoch(2), currentMetadataOffset: img.offset, wantFence: false, wantShutDown: false }, ctx));
+  t.like(part(h.image, 'a'), { leader: 2, isr: [2], elr: [1] }, 'elected cleanly from the ELR');
+});
+
+test('commands: an unclean restart of every ELR member keeps the partition offline unless unclean election is on, which elects flagged unclean', (t) => {
+  for (const unclean of [false, true]) {
+    const h = elrWithBroker2Fenced({ 'unclean.leader.election.enable': String(unclean) });
+    h.ok((img, ctx) => fenceBroker(img, 1, ctx));
+    for (const id of [1, 2]) h.ok((img, ctx) => registerBroker(img, { brokerId: id, incarnationId: `again-${id}`, rack: null, endpoints: [], previousBrokerEpoch: -1 }, ctx));
+    t.like(part(h.image, 'a'), { leader: -1, isr: [], elr: [], lastKnownElr: [1, 2] });
+    const outcome = brokerHeartbeat(h.image, { brokerId: 1, brokerEpoch: h.epoch(1), currentMetadataOffset: h.image.offset, wantFence: false, wantShutDown: false }, h.ctx());
+    if (outcome instanceof RaftlineError) return t.fail(outcome.message);
+    const change = outcome.records.find((r) => r.type === 'partition-change');
+    if (unclean) t.like(change, { leader: 1, isr: [1], unclean: true }, 'unclean on: the last known ELR leads, and the record says unclean');
+    else t.is(change, undefined, 'unclean off: a replica that may have lost committed records never leads');
+  }
+});
+
+test('commands: a previousBrokerEpoch other than the registered one (an older registration) counts as an unclean restart', (t) => {
+  const h = elrWithBroker2Fenced();
+  const stale = h.epoch(2) - 1;
+  h.ok((img, ctx) => registerBroker(img, { brokerId: 2, incarnationId: 'restarted', rack: null, endpoints: [], previousBrokerEpoch: stale }, ctx));
+  t.like(part(h.image, 'a'), { isr: [1], elr: [], lastKnownElr: [2] });
+});
+
+test('commands: with ELR off, the kind of restart changes nothing: the last ISR member stays and leads again (classic Kafka)', (t) => {
+  const h = cluster(2);
+  h.ok((img, ctx) => createTopics(img, { topics: [{ name: 'a', numPartitions: -1, replicationFactor: -1, assignments: [[1, 2]], configs: { 'min.insync.replicas': '2' } }], validateOnly: false }, ctx));
+  h.ok((img, ctx) => fenceBroker(img, 2, ctx));
+  h.ok((img, ctx) => fenceBroker(img, 1, ctx));
+  h.ok((img, ctx) => registerBroker(img, { brokerId: 1, incarnationId: 'again', rack: null, endpoints: [], previousBrokerEpoch: -1 }, ctx));
+  t.like(part(h.image, 'a'), { leader: -1, isr: [1], elr: [], lastKnownElr: [] });
+  h.ok((img, ctx) => brokerHeartbeat(img, { brokerId: 1, brokerEpoch: h.epoch(1), currentMetadataOffset: img.offset, wantFence: false, wantShutDown: false }, ctx));
+  t.like(part(h.image, 'a'), { leader: 1, isr: [1] });
+});
+
 test('commands: AlterPartition checks leader, leader epoch and partition epoch, then moves members to the ELR', (t) => {
   const h = cluster(3);
   h.ok((img, ctx) => updateFeatures(img, { name: 'eligible.leader.replicas.version', level: 1 }, ctx));

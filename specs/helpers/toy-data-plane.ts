@@ -5,7 +5,7 @@
 import { assignOffsetAndEpoch, readBatchHeader } from '../../src/storage/record-batch.js';
 import { createRpcServer, noResponse, type HandlerTable } from '../../src/wire/server.js';
 import { wireRegistry, type WireApis } from '../../src/wire/registry.js';
-import { RaftlineError } from '../../src/wire/errors.js';
+import { RaftlineError, wireError } from '../../src/wire/errors.js';
 import { dataCheckers, type DataVerdict, type HistoryEvent } from '../../sim/checkers/data.js';
 import { DataWorkload, dataParams } from '../../sim/systems/cluster-data.js';
 import type { Schedule } from '../../sim/schedule.js';
@@ -79,6 +79,18 @@ function toyHandlers(ctx: SimNodeContext, logs: Logs): HandlerTable<WireApis> {
       }));
       return body.acks === 0 ? noResponse : { topics: out };
     },
+    // Earliest is 0 (nothing is ever deleted here) and latest the end, the toy's high watermark; enough for the real
+    // Consumer's seekToBeginning and auto.offset.reset. Time queries are not served.
+    'data.list-offsets': (body) => ({
+      topics: body.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => {
+          if (p.timestamp >= 0) return { partitionId: p.partitionId, error: wireError('INVALID_REQUEST', 'the toy serves only earliest and latest'), timestamp: -1, offset: -1, leaderEpoch: -1 };
+          const offset = p.timestamp === -2 ? 0 : logOf(logs, t.name, p.partitionId).endOffset;
+          return { partitionId: p.partitionId, error: null, timestamp: -1, offset, leaderEpoch: 0 };
+        }),
+      })),
+    }),
     'data.fetch': (body) => ({
       topics: body.topics.map((t) => ({
         name: t.name,

@@ -180,3 +180,29 @@ test('raft machine: a late vote grant from an older epoch does not count, even w
   await store.release();
   t.is(node.status().role, 'leader');
 });
+
+test('raft machine: a restarted node announces the leader its quorum state remembers (its host starts knowing none)', async (t) => {
+  for (const [nodeId, remembered, announced] of [
+    [4, { epoch: 3, votedFor: null, leaderId: 2 }, [{ epoch: 3, leaderId: 2 }]],
+    // A node that led cannot know whether it still does: it announces the epoch without a leader.
+    [2, { epoch: 3, votedFor: 2, leaderId: 2 }, [{ epoch: 3, leaderId: null }]],
+    [4, { epoch: 0, votedFor: null, leaderId: null }, []],
+  ] as const) {
+    const store = new GatedStore();
+    store.durable = { ...remembered };
+    const changes: Array<{ epoch: number; leaderId: number | null }> = [];
+    const node = createRaftNode({
+      config: raftConfig(nodeId, [1, 2, 3]),
+      clock: new VirtualClock(),
+      random: new SeededRandom(nodeId),
+      log: new MemoryRaftLog(),
+      store,
+      send: () => undefined,
+      listener: { onLeaderChange: (change) => changes.push({ ...change }) },
+    });
+    node.start();
+    await flushTurn();
+    t.deepEqual(changes, [...announced], JSON.stringify(remembered));
+    node.stop();
+  }
+});

@@ -67,3 +67,21 @@ test.serial('scenario data-unclean-stale-follower: the same seed gives the same 
   t.is(again.traceHash, first.result.traceHash);
   t.is(again.events, first.result.events);
 });
+
+test.serial('scenario data-last-replica-standing-elr: the unclean leader never leads again; the partition waits offline for the clean ELR member', async (t) => {
+  const { history } = await run('data-last-replica-standing-elr.json');
+  const elections = history.filter((e) => e.type === 'election');
+  // Broker 4 lost its unsynced tail at 7.5 s and was back (unfenced) from about 11 s; broker 5 restarted at 12.5 s.
+  t.false(elections.some((e) => e.type === 'election' && e.t > 7_500 && e.leader === 4), 'the broker that restarted uncleanly was never elected');
+  const next = elections.find((e) => e.t > 7_500);
+  t.like(next, { leader: 5, unclean: false }, 'the next leader is the cleanly stopped ELR member');
+  t.true(next !== undefined && next.t > 12_500, 'and only once it was back');
+  t.deepEqual(history.filter((e) => e.type === 'send.ok' && e.t > 7_500 && e.t < 12_500), [], 'nothing was acknowledged while the partition was offline');
+});
+
+test.serial('scenario data-last-replica-standing-elr-off: without ELR the broker that lost its tail leads again as soon as it is back', async (t) => {
+  const { history } = await run('data-last-replica-standing-elr-off.json');
+  const next = history.find((e) => e.type === 'election' && e.t > 7_500);
+  t.like(next, { leader: 4, unclean: false }, 'a clean election by the ISR rule, of a log that lost acknowledged records');
+  t.true(next !== undefined && next.t < 12_500, 'before the broker that holds them returned');
+});

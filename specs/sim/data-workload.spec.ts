@@ -7,7 +7,7 @@ import { runSchedule } from '../../sim/runner.js';
 import { parseSchedule, type ScheduleInput } from '../../sim/schedule.js';
 import { toyDataSystem } from '../helpers/toy-data-plane.js';
 
-function schedule(faults: ScheduleInput['faults'], params: Record<string, number | boolean> = {}): ReturnType<typeof parseSchedule> {
+function schedule(faults: ScheduleInput['faults'], params: Record<string, number | boolean | string> = {}): ReturnType<typeof parseSchedule> {
   return parseSchedule({
     version: 1,
     system: 'toy-data',
@@ -70,4 +70,25 @@ test.serial('data workload: a broker that loses its log in a crash has its lost 
   t.deepEqual([...causes].sort(), ['acks1-leader-crash', 'unsynced-tail-lost']);
   t.true(verdict.anomalies.some((a) => a.checker === 'data.one-value-per-offset'), 'offsets read before the crash were reused after it');
   t.is(verdict.anomalies.filter((a) => a.cause?.kind === 'unattributed').length, 0, 'every loss is attributed');
+});
+
+test.serial('data workload: the real Consumer and the raw wire reader each end with a complete pass that confirms every acknowledged write', async (t) => {
+  for (const consumer of ['real', 'wire']) {
+    const system = toyDataSystem({ durable: true });
+    const s = schedule(storm, { consumer });
+    const r = await runSchedule({ schedule: s, seed: 3, system });
+    t.deepEqual(r.violations, [], consumer);
+    const verdict = system.verdictOf(s)!;
+    t.is(verdict.stats.ackedUnverified, 0, `${consumer}: the final reads judged every acknowledged write`);
+    t.is(verdict.stats.ackedRead, verdict.stats.acked, consumer);
+    const history = system.historyOf(s);
+    t.true(history.every((e) => e.type !== 'read' || e.offset < e.highWatermark), `${consumer}: every read lies below its fetch's high watermark`);
+    for (const partition of [0, 1]) {
+      const end = history.filter((e) => e.type === 'read.end' && e.partition === partition).at(-1);
+      if (end === undefined || end.type !== 'read.end') return t.fail(`${consumer}: partition ${partition} never completed a pass`);
+      // The pass that ended there read each offset below its high watermark (offsets are read in order within a pass).
+      const offsets = new Set(history.filter((e) => e.type === 'read' && e.partition === partition && e.t <= end.t && e.offset < end.highWatermark).map((e) => (e.type === 'read' ? e.offset : -1)));
+      t.is(offsets.size, end.highWatermark, `${consumer}: partition ${partition} read every offset below ${end.highWatermark}`);
+    }
+  }
 });

@@ -123,7 +123,7 @@ const keySpecs = {
   'default.replication.factor': { schema: intIn(1, 32), allowed: 'an integer from 1 to 32', doc: 'replication factor when a topic does not give one' },
   'min.insync.replicas': { schema: intIn(1, 32), allowed: 'an integer from 1 to 32', doc: 'in-sync replicas acks=all needs' },
   'unclean.leader.election.enable': { schema: bool, allowed: 'true or false', doc: 'elect an out-of-sync replica when no ISR member is left (may lose data)' },
-  'eligible.leader.replicas.enable': { schema: bool, allowed: 'true or false', doc: 'KIP-966 eligible leader replicas' },
+  'eligible.leader.replicas.enable': { schema: bool, allowed: 'true or false', doc: 'KIP-966 eligible leader replicas: an active controller with this on finalizes feature eligible.leader.replicas.version=1 (never turns it off)' },
   'replica.lag.time.max.ms': { schema: intIn(1, 7 * dayMs), allowed: 'milliseconds from 1 to 604800000', doc: 'a follower this far behind leaves the ISR' },
   'replica.fetch.wait.max.ms': { schema: intIn(0, 60_000), allowed: 'milliseconds from 0 to 60000', doc: 'long-poll time of follower fetches' },
   'log.segment.bytes': { schema: intIn(segmentBytesMin, 2 ** 31 - 1), allowed: `bytes from ${segmentBytesMin} to 2147483647`, doc: 'segment size before a roll' },

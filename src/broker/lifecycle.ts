@@ -77,6 +77,15 @@ function isFatal(error: unknown): boolean {
   return error instanceof RaftlineError && (error.code === 'INCONSISTENT_CLUSTER_ID' || error.code === 'INVALID_REQUEST');
 }
 
+/**
+ * The previousBrokerEpoch a registration carries (KIP-966). The first one of this process sends what the clean-shutdown
+ * marker said (-1 after an unclean stop); a re-registration by the same process (its registration was lost) has lost
+ * nothing, so it vouches for the epoch it held.
+ */
+function previousEpochOf(ctx: LifecycleContext): number {
+  return ctx.brokerEpoch >= 0 ? ctx.brokerEpoch : (ctx.options.previousBrokerEpoch ?? -1);
+}
+
 function describe(error: unknown): string {
   return error instanceof RaftlineError ? `${error.code}: ${error.message}` : String(error);
 }
@@ -100,7 +109,7 @@ const lifecycleSetup = setup({
         incarnationId: o.incarnationId,
         rack: o.rack,
         endpoints: o.endpoints,
-        previousBrokerEpoch: o.previousBrokerEpoch ?? -1,
+        previousBrokerEpoch: previousEpochOf(input.ctx),
       }, o.requestTimeoutMs ?? brokerLifecycleRequestTimeoutMsDefault);
     }),
     heartbeat: fromPromise(async ({ input }: { input: { ctx: LifecycleContext; wantShutDown: boolean } }) => {
@@ -135,7 +144,10 @@ const lifecycleSetup = setup({
     recordRegistration: assign(({ context, event }) => {
       const output = (event as { output?: { brokerEpoch: number } }).output;
       if (output === undefined) throw new Error('registration done without an output');
-      (context.options.logger ?? silentLogger).info({ brokerEpoch: output.brokerEpoch, controller: context.target }, 'broker lifecycle: registered');
+      (context.options.logger ?? silentLogger).info(
+        { brokerEpoch: output.brokerEpoch, previousBrokerEpoch: previousEpochOf(context), controller: context.target },
+        'broker lifecycle: registered',
+      );
       return { brokerEpoch: output.brokerEpoch, fenced: true, lastError: null };
     }),
     recordHeartbeat: assign(({ event }) => {

@@ -7,6 +7,7 @@ import { createRpcControllerChannel, type RpcControllerChannel } from './control
 import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
 import { createMetadataFollowerFromLog, snapshotMetadataLog, type MetadataFollower } from '../controller/metadata-follower.js';
 import type { MetadataImage } from '../controller/image.js';
+import { elrFeatureName } from '../controller/records.js';
 import { createQuorumController, metadataHandlers, type QuorumController } from '../controller/quorum-controller.js';
 import { defaultControllerSettings } from '../controller/commands.js';
 import { openRaftStorageLog, metadataLogDir, type StorageRaftLog } from '../raft/storage-log.js';
@@ -23,6 +24,7 @@ import { RaftlineError } from '../wire/errors.js';
 import type { ControllerApi, ControllerApis } from '../wire/controller.js';
 import type { RequestIn, ResponseOut } from '../wire/api.js';
 import { createPeerClients, type PeerClients } from './peer-clients.js';
+import { takeCleanShutdownMarker, uncleanBrokerEpoch, writeCleanShutdownMarker } from './clean-shutdown.js';
 
 export interface NodeQuorum {
   readonly raft: RaftNode;
@@ -76,6 +78,9 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   const dir = metadataLogDir('');
   const log: StorageRaftLog = await openRaftStorageLog({ disk, dir, clock, logger });
   const store = new DiskQuorumStateStore({ disk, dir });
+  // KIP-966: whether the last stop was clean is decided now, before any partition log is opened and written; the marker
+  // is gone (durably) from here on, so a crash of this incarnation reads as unclean at the next start.
+  const previousBrokerEpoch = config.roles.broker ? await takeCleanShutdownMarker(disk, '', logger) : uncleanBrokerEpoch;
   const voterIds = config.voters.map((v) => v.id);
   // Voters are addressed from controller.quorum.voters; observers (broker-only nodes) are not listed there, so a voter
   // answering their fetches finds them by their registration in the metadata image (every node serves Raft on its one
@@ -130,6 +135,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         staticConfigs,
         settings: { ...defaultControllerSettings, staticConfigs },
         sessionTimeoutMs: config.sessionTimeoutMs,
+        features: new Map(config.eligibleLeaderReplicas ? [[elrFeatureName, 1]] : []),
       })
     : undefined;
   const handlers = (controller?.handlers ??
@@ -152,6 +158,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         rack: config.rack ?? null,
         endpoints: [{ name: 'ws', host: advertised.host, port: advertised.port }],
         voters: voterIds,
+        previousBrokerEpoch,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
         requestTimeoutMs: Math.min(config.requestTimeoutMs, config.sessionTimeoutMs),
         clock,
@@ -281,7 +288,20 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         }
         // Replicas stop after the controlled shutdown moved their leaderships away; parked requests are answered.
         stopReplicationChecks?.();
-        await replication?.close();
+        const flushed = (await replication?.close()) ?? false;
+        // The clean-shutdown marker goes last, after every log was flushed: it vouches that nothing acknowledged is
+        // missing from them, under the epoch the controller knows this broker by (KIP-966).
+        // A broker stopped before it registered keeps vouching for the epoch its last clean stop recorded.
+        const registered = lifecycle?.status().brokerEpoch ?? uncleanBrokerEpoch;
+        const brokerEpoch = registered >= 0 ? registered : previousBrokerEpoch;
+        if (flushed && brokerEpoch >= 0) {
+          await writeCleanShutdownMarker(disk, '', brokerEpoch).then(
+            () => logger.info({ brokerEpoch }, 'clean-shutdown marker written'),
+            (err: unknown) => logger.warn({ err }, 'could not write the clean-shutdown marker; the next start counts as unclean'),
+          );
+        } else if (replication !== undefined) {
+          logger.warn({ flushed, brokerEpoch }, 'no clean-shutdown marker: a log was offline or the broker never registered');
+        }
         dataPeers?.close();
         raft.resign();
         // Give the EndQuorumEpoch a moment to leave before the connections close.

@@ -47,6 +47,8 @@ export interface ConsumerRecord {
   key: Buffer | null;
   value: Buffer | null;
   headers: RecordHeader[];
+  /** The high watermark the fetch response that carried this record gave (the record lies below it). */
+  highWatermark: number;
 }
 
 interface PartitionState {
@@ -171,6 +173,9 @@ export class Consumer {
     s.position = offset;
     s.resetTo = null;
     s.epoch++;
+    // Known again from the first fetch after the seek: a reader checking "read up to the high watermark" must not
+    // take a value from before it for this pass's.
+    s.highWatermark = -1;
     this.dropBuffered((b) => b.state === s);
   }
 
@@ -215,7 +220,7 @@ export class Consumer {
     return [...this.partitions.values()].filter((s) => s.paused).map((s) => ({ ...s.tp }));
   }
 
-  /** The high watermark the last fetch of `tp` reported (-1 before one). */
+  /** The high watermark the last fetch of `tp` reported (-1 before one since the last seek). */
   highWatermark(tp: TopicPartition): number {
     return this.state(tp, 'highWatermark').highWatermark;
   }
@@ -398,7 +403,7 @@ export class Consumer {
       if (header.isControl) continue;
       for (const d of decodeRecords(r.records, position)) {
         if (d.offset < fetchOffset) continue;
-        records.push({ topic: s.tp.topic, partition: s.tp.partition, offset: d.offset, timestamp: d.timestamp, key: d.key, value: d.value, headers: d.headers });
+        records.push({ topic: s.tp.topic, partition: s.tp.partition, offset: d.offset, timestamp: d.timestamp, key: d.key, value: d.value, headers: d.headers, highWatermark: r.highWatermark });
       }
     }
     if (records.length === 0) {
@@ -421,6 +426,7 @@ export class Consumer {
     for (const s of states) {
       s.resetTo = to;
       s.epoch++;
+      s.highWatermark = -1;
     }
     this.dropBuffered((b) => states.includes(b.state));
   }

@@ -24,6 +24,7 @@ import {
   incrementalAlterConfigs,
   isCommandError,
   registerBroker,
+  updateFeatures,
   type CommandContext,
   type CommandOutcome,
   type ControllerSettings,
@@ -172,6 +173,12 @@ export interface QuorumControllerOptions extends MetadataHandlersOptions {
   sessionTimeoutMs?: number;
   /** How often the active controller looks for expired sessions. */
   sessionCheckMs?: number;
+  /**
+   * Feature levels this node's configuration asks for (e.g. `eligible.leader.replicas.version` = 1 from
+   * `eligible.leader.replicas.enable=true`): on becoming active the controller finalizes any the image holds at a lower
+   * level, as Kafka's bootstrap metadata would. Only upward: a node configured without a feature never turns it off.
+   */
+  features?: ReadonlyMap<string, number>;
 }
 
 export interface QuorumController {
@@ -283,6 +290,29 @@ export function createQuorumController(options: QuorumControllerOptions): Quorum
     'controller.elect-leaders': (body) => write('elect-leaders', (image, ctx) => electLeaders(image, body, ctx)),
   };
 
+  // Bootstrap features: each activation checks the committed image once, and raises what the configuration asks for.
+  // The write re-checks the uncommitted image, so a level another controller raised meanwhile is left alone.
+  let wasActive = false;
+  const wanted = [...(options.features ?? new Map<string, number>())];
+  const featureWatch = actor.subscribe((snapshot) => {
+    const active = typeof snapshot.value === 'object' && 'active' in snapshot.value;
+    if (active && !wasActive) {
+      for (const [name, level] of wanted) {
+        if ((follower.image().features.get(name) ?? 0) >= level) continue;
+        // After the transition that activated the machine, not inside it.
+        void Promise.resolve().then(() =>
+          write('update-features', (image, ctx) =>
+            (image.features.get(name) ?? 0) >= level ? { records: [], response: { level: image.features.get(name) ?? 0 } } : updateFeatures(image, { name, level }, ctx),
+          ).then(
+            (r) => logger.info({ feature: name, level: r.level }, 'controller: feature finalized from the configuration'),
+            (err: unknown) => logger.warn({ feature: name, err: err instanceof Error ? err.message : String(err) }, 'controller: could not finalize a configured feature; next activation retries'),
+          ),
+        );
+      }
+    }
+    wasActive = active;
+  });
+
   const handlers: ControllerHandlers = { ...metadataHandlers(options), ...writeHandlers };
   return {
     actor,
@@ -296,6 +326,7 @@ export function createQuorumController(options: QuorumControllerOptions): Quorum
     stop: () => {
       stopped = true;
       unsubscribe();
+      featureWatch.unsubscribe();
       // Whoever still waits for an uncommitted write learns that this controller is gone, and retries elsewhere.
       const waiting = actor.getSnapshot().context.images.pending.map((b) => b.token);
       actor.stop();

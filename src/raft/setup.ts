@@ -390,6 +390,10 @@ export const raftSetup = setup({
       const startOffset = context.ports.log.startOffset();
       // A node that led before the crash cannot know whether it still does: it restarts without a leader.
       const leaderId = state.leaderId === context.config.nodeId ? null : state.leaderId;
+      // The host starts out knowing no leader; later changes are announced only when they differ from this state, so a
+      // restarted node that finds its epoch's leader on disk must announce it now or its host never learns of it
+      // (brokers restarted within an epoch kept `leaderId` null and could not reach the controller).
+      if (state.epoch > 0 || leaderId !== null) context.ports.listener.onLeaderChange({ epoch: state.epoch, leaderId });
       return { quorum: { ...state, leaderId }, highWatermark: startOffset, appliedOffset: startOffset };
     }),
     stageLeadership: assign(({ context, event }) => {

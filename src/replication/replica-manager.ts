@@ -11,10 +11,11 @@ import type { Disk } from '../runtime/disk.js';
 import { joinPath } from '../runtime/disk.js';
 import type { Logger } from '../runtime/logger.js';
 import { openLog } from '../storage/partition-log.js';
-import type { LogConfig } from '../storage/log-config.js';
+import { resolveLogConfig, type LogConfig } from '../storage/log-config.js';
 import type { MetadataImage } from '../controller/image.js';
 import { emptyImage, isBrokerActive } from '../controller/image.js';
 import { topicMinIsr } from '../controller/topic-config.js';
+import { sameLogConfig, topicLogConfig } from './topic-log-config.js';
 import {
   fetchPurgatoryMax,
   fetchResponseOverheadBytes,
@@ -188,6 +189,7 @@ export class ReplicaManager {
           await this.dropReplica(replica, true);
           replica = undefined;
         }
+        if (replica !== undefined) this.reconfigureLog(replica);
         replica ??= await this.openReplica(topic.name, topic.topicId, partitionId);
         replica.assign({ leaderId: p.leader, leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, replicas: p.replicas, isr: p.isr });
       }
@@ -215,7 +217,7 @@ export class ReplicaManager {
         await disk.syncDir(this.options.dataDir === undefined || this.options.dataDir === '' ? '.' : this.options.dataDir);
       }
     }
-    const partitionLog = await openLog({ disk, dir, clock: this.options.clock, log: this.log, config: this.options.logConfig ?? {} });
+    const partitionLog = await openLog({ disk, dir, clock: this.options.clock, log: this.log, config: this.logConfigOf(topic) });
     if (!(await disk.exists(metaPath))) await disk.writeFileAtomic(metaPath, Buffer.from(`topic_id: ${topicId}\n`, 'utf8'));
     const replica = new PartitionReplica(topic, topicId, partitionId, partitionLog, this.replicaHost, () => this.minInsyncReplicas(topic));
     await replica.rebuildProducerState();
@@ -232,6 +234,22 @@ export class ReplicaManager {
     await replica.close();
     if (deleteData) await this.options.disk.removeDir(replica.partitionLog.dir);
     this.log.info({ partition: replica.key, deleteData }, 'dropped replica');
+  }
+
+  /** The log settings of `topic`'s partitions here: the node's, with the topic's effective configs on top. */
+  private logConfigOf(topic: string): Partial<LogConfig> {
+    return topicLogConfig(this.image, topic, this.options.logConfig ?? {});
+  }
+
+  /** A topic config changed (retention, segment size, max.message.bytes, cleanup policy): its open logs follow it. */
+  private reconfigureLog(replica: PartitionReplica): void {
+    // Whole settings, defaults included: a deleted override must fall back as far as a fresh open would.
+    const wanted = resolveLogConfig(this.logConfigOf(replica.topic));
+    const current = replica.partitionLog.config;
+    if (sameLogConfig(wanted, current)) return;
+    const changed = (Object.keys(wanted) as Array<keyof LogConfig>).filter((k) => wanted[k] !== current[k]);
+    replica.partitionLog.reconfigure(wanted);
+    this.log.info({ partition: replica.key, changed: Object.fromEntries(changed.map((k) => [k, String(wanted[k])])) }, 'log settings follow the topic config');
   }
 
   private minInsyncReplicas(topic: string): number {
@@ -550,16 +568,21 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------------------------------------- lifecycle
 
-  /** Stops fetchers and the ISR check, answers every waiter, and closes every log. */
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Stops fetchers and the ISR check, answers every waiter, and closes every log. Resolves true when every log was
+   * flushed as it closed (none was offline after a failed sync): only then may the broker claim a clean shutdown.
+   */
+  async close(): Promise<boolean> {
+    if (this.closed) return false;
     this.closed = true;
     this.stopIsrCheck();
     await this.applying;
     for (const f of this.fetchers.values()) f.stop();
     this.fetchers.clear();
-    await Promise.all([...this.replicas.values()].map((r) => r.close()));
+    const replicas = [...this.replicas.values()];
+    await Promise.all(replicas.map((r) => r.close()));
     this.replicas.clear();
+    return replicas.every((r) => !r.partitionLog.isOffline);
   }
 }
 

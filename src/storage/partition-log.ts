@@ -115,7 +115,8 @@ export async function openLog(options: OpenLogOptions): Promise<PartitionLog> {
 
 export class PartitionLog {
   readonly dir: string;
-  readonly config: LogConfig;
+  /** The settings in force: replaced whole by `reconfigure` (a topic config changed), never edited in place. */
+  private settings: LogConfig;
   private readonly disk: Disk;
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -140,7 +141,7 @@ export class PartitionLog {
   /** @internal use openLog */
   constructor(options: OpenLogOptions) {
     this.dir = options.dir;
-    this.config = resolveLogConfig(options.config);
+    this.settings = resolveLogConfig(options.config);
     this.disk = options.disk;
     this.clock = options.clock;
     this.log = options.log.child({ partitionLog: options.dir });
@@ -176,6 +177,18 @@ export class PartitionLog {
   get epochEntries(): ReadonlyArray<{ epoch: number; startOffset: number }> {
     return this.epochs.all().map((e) => ({ ...e }));
   }
+  get config(): LogConfig {
+    return this.settings;
+  }
+
+  /**
+   * New settings (a topic's config changed), validated whole before any takes effect: appends, rolls and maintenance
+   * read them from now on; segments already rolled keep their size.
+   */
+  reconfigure(overrides: Partial<LogConfig>): void {
+    this.settings = resolveLogConfig({ ...this.settings, ...overrides });
+  }
+
   get isOffline(): boolean {
     return this.failure !== undefined;
   }
