@@ -388,6 +388,10 @@ export const raftSetup = setup({
       const startOffset = context.ports.log.startOffset();
       // A node that led before the crash cannot know whether it still does: it restarts without a leader.
       const leaderId = state.leaderId === context.config.nodeId ? null : state.leaderId;
+      // The listener starts at (epoch 0, no leader) and learns every later change from commitPendingQuorum or
+      // forgetLeader; a restart that resumes as the follower of the leader it had persisted changes nothing there, so
+      // without this the host (the broker's metadata follower) would never learn who leads until the next election.
+      if (state.epoch !== 0 || leaderId !== null) context.ports.listener.onLeaderChange({ epoch: state.epoch, leaderId });
       return { quorum: { ...state, leaderId }, highWatermark: startOffset, appliedOffset: startOffset };
     }),
     stageLeadership: assign(({ context, event }) => {
