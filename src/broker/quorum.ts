@@ -5,6 +5,7 @@
 import type { NodeConfig } from './config.js';
 import { createRpcControllerChannel, type RpcControllerChannel } from './controller-channel.js';
 import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
+import { createControllerClient, type ControllerClient } from './controller-client.js';
 import { createMetadataFollowerFromLog, snapshotMetadataLog, type MetadataFollower } from '../controller/metadata-follower.js';
 import type { MetadataImage } from '../controller/image.js';
 import { createQuorumController, metadataHandlers, type QuorumController } from '../controller/quorum-controller.js';
@@ -19,7 +20,6 @@ import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.j
 import { every } from '../runtime/clock.js';
 import { ReplicaManager, dataHandlers } from '../replication/index.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { RaftlineError } from '../wire/errors.js';
 import type { ControllerApi, ControllerApis } from '../wire/controller.js';
 import type { RequestIn, ResponseOut } from '../wire/api.js';
 import { createPeerClients, type PeerClients } from './peer-clients.js';
@@ -117,7 +117,13 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     return voter === undefined ? undefined : `${voter.host}:${voter.port}`;
   };
   let channel: RpcControllerChannel | undefined;
-  if (config.roles.broker) channel = createRpcControllerChannel({ network, clock, addressOf, log: logger });
+  // Brokers reach the controller through one client (lifecycle, AlterPartition, producer-id blocks), so a call that
+  // finds the controller moved sends every later call of any kind straight there.
+  let controllerClient: ControllerClient | undefined;
+  if (config.roles.broker) {
+    channel = createRpcControllerChannel({ network, clock, addressOf, log: logger });
+    controllerClient = createControllerClient({ channel: channel.send, voters: voterIds, hint: () => follower.leadership().leaderId, logger });
+  }
   const controller = isVoter
     ? createQuorumController({
         nodeId: config.nodeId,
@@ -159,6 +165,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         channel: channel!.send,
         metadataOffset: () => follower.image().offset,
         controllerHint: () => follower.leadership().leaderId,
+        ...(controllerClient === undefined ? {} : { controller: controllerClient }),
       })
     : undefined;
 
@@ -167,14 +174,13 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   let replication: ReplicaManager | undefined;
   let stopReplicationChecks: (() => void) | undefined;
   let dataPeers: PeerClients | undefined;
-  if (lifecycle !== undefined && channel !== undefined) {
-    const brokerChannel = channel;
+  if (lifecycle !== undefined && controllerClient !== undefined) {
+    const brokerController = controllerClient;
     const brokerLifecycle = lifecycle;
-    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> => {
-      const leaderId = follower.leadership().leaderId;
-      if (leaderId === null) return Promise.reject(new RaftlineError('NOT_CONTROLLER', 'no active controller known'));
-      return brokerChannel.send(leaderId, api, body, Math.min(config.requestTimeoutMs, 5_000));
-    };
+    // Every voter is tried before giving up (the client moves on after each refusal or silence), so a stale or
+    // missing hint costs a few round trips, never the call.
+    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> =>
+      brokerController.request(api, body, Math.min(config.requestTimeoutMs, 5_000));
     const peerClients = createPeerClients({
       network,
       clock,

@@ -119,3 +119,22 @@ export class RaftlineError extends Error {
     return { code: this.code, retriable: this.retriable, message: this.message };
   }
 }
+
+/**
+ * NOT_CONTROLLER naming the controller the refusing node knows, so a broker follows it in one hop instead of trying the
+ * voters in turn. The id travels beside the error's code as `leaderId` (see WireErrorSchema); clients read the field,
+ * never the message.
+ */
+export class NotControllerError extends RaftlineError {
+  constructor(
+    detail: string,
+    readonly leaderId: number | null,
+  ) {
+    super('NOT_CONTROLLER', detail);
+    this.name = 'NotControllerError';
+  }
+
+  override toWire(): WireError & { leaderId?: number } {
+    return this.leaderId === null ? super.toWire() : { ...super.toWire(), leaderId: this.leaderId };
+  }
+}
