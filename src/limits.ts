@@ -247,3 +247,15 @@ export const consumerPollRecordsMax = 100_000;
 export const consumerFetchBytesMax = 8 * MiB;
 /** Partitions one consumer may be assigned. */
 export const consumerAssignedPartitionsMax = 10_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Liveness of idempotent producers (KIP-360 epoch bumps)
+
+/** The highest producer epoch (Kafka's Short.MAX_VALUE); a bump past it gets a fresh producer id instead. */
+export const producerEpochMax = 32_767;
+/**
+ * The longest a follower waits for a fetch answer beyond replica.fetch.wait.max.ms before it gives the fetch up and
+ * sends another (capped by request.timeout.ms). A fetch only reads, so a retry is harmless; a lost answer must not
+ * keep the follower out of the ISR for a whole request timeout (30 s by default).
+ */
+export const replicaFetchResponseSlackMsMax = 3_000;
