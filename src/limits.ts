@@ -256,3 +256,14 @@ export const consumerAssignedPartitionsMax = 10_000;
 export const replicaTailCacheBytesMax = 4 * MiB;
 /** Bytes all the tail caches of one broker may hold together. */
 export const replicaTailCacheBrokerBytesMax = 64 * MiB;
+
+// Liveness of idempotent producers (KIP-360 epoch bumps)
+
+/** The highest producer epoch (Kafka's Short.MAX_VALUE); a bump past it gets a fresh producer id instead. */
+export const producerEpochMax = 32_767;
+/**
+ * The longest a follower waits for a fetch answer beyond replica.fetch.wait.max.ms before it gives the fetch up and
+ * sends another (capped by request.timeout.ms). A fetch only reads, so a retry is harmless; a lost answer must not
+ * keep the follower out of the ISR for a whole request timeout (30 s by default).
+ */
+export const replicaFetchResponseSlackMsMax = 3_000;

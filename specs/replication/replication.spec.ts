@@ -147,6 +147,28 @@ test('replication: an idempotent producer\'s retry gets its original offsets, a 
   await c.close();
 });
 
+test('replication: KIP-360 epoch bump: InitProducerId with the current id and epoch answers the next epoch, which starts a fresh sequence at 0 while the old epoch is fenced', async (t) => {
+  const c = new ReplicationCluster();
+  await c.createTopic('bump', [[1, 2, 3]]);
+  const { producerId } = await c.await(c.manager(1).initProducerId());
+  t.is((await c.produce(1, 'bump', idempotentBatch(['a', 'b'], producerId, 0), -1)).baseOffset, 0);
+  // Any broker bumps it, without a new id block from the controller: the id is the producer's own.
+  const bumped = await c.await(c.manager(2).initProducerId({ producerId, producerEpoch: 0 }));
+  t.deepEqual(bumped, { producerId, producerEpoch: 1 });
+  const notAtZero = await c.produce(1, 'bump', idempotentBatch(['x'], producerId, 5, 1), -1);
+  t.is(notAtZero.error?.code, 'OUT_OF_ORDER_SEQUENCE_NUMBER', 'a new epoch must start at sequence 0');
+  const fresh = await c.produce(1, 'bump', idempotentBatch(['c'], producerId, 0, 1), -1);
+  t.is(fresh.error, null);
+  t.is(fresh.baseOffset, 2, 'sequence 0 of the new epoch is a new write, not a duplicate of the old epoch\'s sequence 0');
+  const zombie = await c.produce(1, 'bump', idempotentBatch(['old'], producerId, 2, 0), -1);
+  t.is(zombie.error?.code, 'INVALID_PRODUCER_EPOCH', 'the old epoch is fenced');
+  t.is(c.manager(1).replica('bump', 0)!.logEndOffset, 3);
+  const exhausted = await c.await(c.manager(1).initProducerId({ producerId, producerEpoch: 32_767 }));
+  t.not(exhausted.producerId, producerId, 'an exhausted epoch gets a fresh id');
+  t.is(exhausted.producerEpoch, 0);
+  await c.close();
+});
+
 test('replication: consumers read only below the high watermark, long-poll for new data, and list offsets', async (t) => {
   const c = new ReplicationCluster({ settings: { lagTimeMaxMs: 10_000 } });
   await c.createTopic('t', [[1, 2, 3]]);

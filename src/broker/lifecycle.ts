@@ -13,6 +13,7 @@ import type { Clock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import type { BrokerHeartbeatResponse, ControllerChannel, Endpoint } from '../wire/controller.js';
 import { RaftlineError } from '../wire/errors.js';
+import { createControllerClient, isControllerRedirect, type ControllerClient } from './controller-client.js';
 
 export type { ControllerChannel } from '../wire/controller.js';
 
@@ -37,11 +38,18 @@ export interface BrokerLifecycleOptions {
   metadataOffset(): number;
   /** The active controller as this node's Raft observer knows it (MetadataFollower.leadership().leaderId). */
   controllerHint(): number | null;
+  /**
+   * The node's one controller-finding client, shared with its other controller calls (AlterPartition, producer ids),
+   * so whatever one of them learns about where the controller is serves all. Built from channel, voters and
+   * controllerHint when not given.
+   */
+  controller?: ControllerClient;
 }
 
 export interface LifecycleContext {
   readonly options: BrokerLifecycleOptions;
-  /** The node requests go to. */
+  readonly controller: ControllerClient;
+  /** The node the next request goes to (the controller client's target after the last answer). */
   target: number;
   brokerEpoch: number;
   fenced: boolean;
@@ -51,21 +59,6 @@ export interface LifecycleContext {
 
 export type LifecycleEvent = { type: 'broker.stop' };
 
-/** Where to go after `failed` did not answer as the controller: the local hint, else the next voter in turn. */
-export function nextControllerTarget(voters: readonly number[], failed: number, hint: number | null): number {
-  if (hint !== null && hint !== failed) return hint;
-  if (voters.length === 0) return failed;
-  const i = voters.indexOf(failed);
-  return voters[(i + 1) % voters.length] ?? failed;
-}
-
-/**
- * Errors after which the request goes to another node: it was not (or is no longer) the controller, or did not
- * answer. (A busy controller's THROTTLING_QUOTA_EXCEEDED is retried at the same node.)
- */
-function isRedirect(error: unknown): boolean {
-  return error instanceof RaftlineError && ['NOT_CONTROLLER', 'NETWORK_EXCEPTION', 'REQUEST_TIMED_OUT'].includes(error.code);
-}
 
 /** Errors meaning the registration this broker holds is gone (the controller forgot it or a newer one replaced it). */
 function isLostRegistration(error: unknown): boolean {
@@ -94,7 +87,7 @@ const lifecycleSetup = setup({
   types: {
     context: {} as LifecycleContext,
     events: {} as LifecycleEvent,
-    input: {} as { options: BrokerLifecycleOptions },
+    input: {} as { options: BrokerLifecycleOptions; controller: ControllerClient },
   },
   delays: {
     heartbeatInterval: ({ context }) => context.options.heartbeatIntervalMs ?? controllerHeartbeatIntervalMsDefault,
@@ -103,7 +96,7 @@ const lifecycleSetup = setup({
   actors: {
     register: fromPromise(async ({ input }: { input: { ctx: LifecycleContext } }) => {
       const o = input.ctx.options;
-      return o.channel(input.ctx.target, 'controller.register-broker', {
+      return input.ctx.controller.send('controller.register-broker', {
         brokerId: o.brokerId,
         clusterId: o.clusterId,
         incarnationId: o.incarnationId,
@@ -114,7 +107,7 @@ const lifecycleSetup = setup({
     }),
     heartbeat: fromPromise(async ({ input }: { input: { ctx: LifecycleContext; wantShutDown: boolean } }) => {
       const o = input.ctx.options;
-      return o.channel(input.ctx.target, 'controller.broker-heartbeat', {
+      return input.ctx.controller.send('controller.broker-heartbeat', {
         brokerId: o.brokerId,
         brokerEpoch: input.ctx.brokerEpoch,
         currentMetadataOffset: o.metadataOffset(),
@@ -124,7 +117,9 @@ const lifecycleSetup = setup({
     }),
   },
   guards: {
-    isRedirect: ({ event }) => isRedirect((event as { error?: unknown }).error),
+    // The controller client already moved its target (the named controller, the hint, or the next voter); a busy
+    // controller's THROTTLING_QUOTA_EXCEEDED is not a redirect and is retried at the same node.
+    isRedirect: ({ event }) => isControllerRedirect((event as { error?: unknown }).error),
     isLostRegistration: ({ event }) => isLostRegistration((event as { error?: unknown }).error),
     isFatal: ({ event }) => isFatal((event as { error?: unknown }).error),
     mayShutDown: ({ event }) => (event as { output?: BrokerHeartbeatResponse }).output?.shouldShutDown === true,
@@ -132,7 +127,7 @@ const lifecycleSetup = setup({
   actions: {
     redirect: assign(({ context, event }) => {
       const error = (event as { error?: unknown }).error;
-      const target = nextControllerTarget(context.options.voters, context.target, context.options.controllerHint());
+      const target = context.controller.target();
       context.options.logger?.debug({ from: context.target, to: target, error: describe(error) }, 'broker lifecycle: looking for the controller elsewhere');
       return { target, lastError: describe(error) };
     }),
@@ -144,16 +139,17 @@ const lifecycleSetup = setup({
     recordRegistration: assign(({ context, event }) => {
       const output = (event as { output?: { brokerEpoch: number } }).output;
       if (output === undefined) throw new Error('registration done without an output');
+      const target = context.controller.target();
       (context.options.logger ?? silentLogger).info(
-        { brokerEpoch: output.brokerEpoch, previousBrokerEpoch: previousEpochOf(context), controller: context.target },
+        { brokerEpoch: output.brokerEpoch, previousBrokerEpoch: previousEpochOf(context), controller: target },
         'broker lifecycle: registered',
       );
-      return { brokerEpoch: output.brokerEpoch, fenced: true, lastError: null };
+      return { brokerEpoch: output.brokerEpoch, fenced: true, lastError: null, target };
     }),
-    recordHeartbeat: assign(({ event }) => {
+    recordHeartbeat: assign(({ context, event }) => {
       const output = (event as { output?: BrokerHeartbeatResponse }).output;
       if (output === undefined) throw new Error('heartbeat done without an output');
-      return { lastHeartbeat: output, fenced: output.isFenced, lastError: null };
+      return { lastHeartbeat: output, fenced: output.isFenced, lastError: null, target: context.controller.target() };
     }),
   },
 });
@@ -162,7 +158,8 @@ export const brokerLifecycleMachine = lifecycleSetup.createMachine({
   id: 'broker-lifecycle',
   context: ({ input }) => ({
     options: input.options,
-    target: input.options.controllerHint() ?? input.options.voters[0] ?? 0,
+    controller: input.controller,
+    target: input.controller.target(),
     brokerEpoch: -1,
     fenced: true,
     lastHeartbeat: null,
@@ -249,7 +246,9 @@ export interface BrokerLifecycle {
 /** Creates and starts the broker's lifecycle; start it once the broker's metadata follower is listening. */
 export function createBrokerLifecycle(options: BrokerLifecycleOptions): BrokerLifecycle {
   const logger = (options.logger ?? silentLogger).child({ actor: `broker-lifecycle-${options.brokerId}` });
-  const actor = createActor(brokerLifecycleMachine, { id: `broker-lifecycle-${options.brokerId}`, clock: options.clock, input: { options: { ...options, logger } } });
+  const controller =
+    options.controller ?? createControllerClient({ channel: options.channel, voters: options.voters, hint: options.controllerHint, logger });
+  const actor = createActor(brokerLifecycleMachine, { id: `broker-lifecycle-${options.brokerId}`, clock: options.clock, input: { options: { ...options, logger }, controller } });
   actor.start();
   return {
     actor,

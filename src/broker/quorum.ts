@@ -2,9 +2,11 @@
 // "Wiring a node"): the durable metadata log and quorum state on the node's Disk, a Raft node (a voter when the node is
 // in controller.quorum.voters, else an observer), the metadata follower every node keeps, the quorum controller on
 // voters, and the broker lifecycle (registration, heartbeats, controlled shutdown) on brokers.
+import { RaftlineError } from '../wire/errors.js';
 import type { NodeConfig } from './config.js';
 import { createRpcControllerChannel, type RpcControllerChannel } from './controller-channel.js';
 import { createBrokerLifecycle, type BrokerLifecycle } from './lifecycle.js';
+import { createControllerClient, type ControllerClient } from './controller-client.js';
 import { createMetadataFollowerFromLog, snapshotMetadataLog, type MetadataFollower } from '../controller/metadata-follower.js';
 import type { MetadataImage } from '../controller/image.js';
 import { elrFeatureName } from '../controller/records.js';
@@ -20,7 +22,6 @@ import { metadataSnapshotCheckMs, metadataSnapshotEntriesMin } from '../limits.j
 import { every } from '../runtime/clock.js';
 import { ReplicaManager, dataHandlers } from '../replication/index.js';
 import type { LogConfig } from '../storage/log-config.js';
-import { RaftlineError } from '../wire/errors.js';
 import type { ControllerApi, ControllerApis } from '../wire/controller.js';
 import type { RequestIn, ResponseOut } from '../wire/api.js';
 import { createPeerClients, type PeerClients } from './peer-clients.js';
@@ -122,7 +123,13 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
     return voter === undefined ? undefined : `${voter.host}:${voter.port}`;
   };
   let channel: RpcControllerChannel | undefined;
-  if (config.roles.broker) channel = createRpcControllerChannel({ network, clock, addressOf, log: logger });
+  // Brokers reach the controller through one client (lifecycle, AlterPartition, producer-id blocks), so a call that
+  // finds the controller moved sends every later call of any kind straight there.
+  let controllerClient: ControllerClient | undefined;
+  if (config.roles.broker) {
+    channel = createRpcControllerChannel({ network, clock, addressOf, log: logger });
+    controllerClient = createControllerClient({ channel: channel.send, voters: voterIds, hint: () => follower.leadership().leaderId, logger });
+  }
   const controller = isVoter
     ? createQuorumController({
         nodeId: config.nodeId,
@@ -166,6 +173,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
         channel: channel!.send,
         metadataOffset: () => follower.image().offset,
         controllerHint: () => follower.leadership().leaderId,
+        ...(controllerClient === undefined ? {} : { controller: controllerClient }),
       })
     : undefined;
 
@@ -174,14 +182,13 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
   let replication: ReplicaManager | undefined;
   let stopReplicationChecks: (() => void) | undefined;
   let dataPeers: PeerClients | undefined;
-  if (lifecycle !== undefined && channel !== undefined) {
-    const brokerChannel = channel;
+  if (lifecycle !== undefined && controllerClient !== undefined) {
+    const brokerController = controllerClient;
     const brokerLifecycle = lifecycle;
-    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> => {
-      const leaderId = follower.leadership().leaderId;
-      if (leaderId === null) return Promise.reject(new RaftlineError('NOT_CONTROLLER', 'no active controller known'));
-      return brokerChannel.send(leaderId, api, body, Math.min(config.requestTimeoutMs, 5_000));
-    };
+    // Every voter is tried before giving up (the client moves on after each refusal or silence), so a stale or
+    // missing hint costs a few round trips, never the call.
+    const toController = <K extends ControllerApi>(api: K, body: RequestIn<ControllerApis, K>): Promise<ResponseOut<ControllerApis, K>> =>
+      brokerController.request(api, body, Math.min(config.requestTimeoutMs, 5_000));
     const peerClients = createPeerClients({
       network,
       clock,
@@ -202,6 +209,13 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       flushIntervalMs: unlimited(config.flushIntervalMs),
       maxMessageBytes: config.messageMaxBytes,
     };
+    // Controller calls carry the epoch of this broker's registration; before it has one there is nothing to send (the
+    // controller's schema refuses -1 as INVALID_REQUEST, a permanent error for what is only a wait).
+    const registeredEpoch = (): number => {
+      const epoch = brokerLifecycle.status().brokerEpoch;
+      if (epoch < 0) throw new RaftlineError('BROKER_NOT_AVAILABLE', `broker ${config.nodeId} has not registered with the controller yet`);
+      return epoch;
+    };
     const manager = new ReplicaManager({
       brokerId: config.nodeId,
       clusterId: config.clusterId,
@@ -212,17 +226,17 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       staticConfigs,
       logConfig,
       controller: {
-        alterPartition: (proposal) =>
+        alterPartition: async (proposal) =>
           toController('controller.alter-partition', {
             brokerId: config.nodeId,
-            brokerEpoch: brokerLifecycle.status().brokerEpoch,
+            brokerEpoch: registeredEpoch(),
             topicId: proposal.topicId,
             partitionId: proposal.partitionId,
             leaderEpoch: proposal.leaderEpoch,
             partitionEpoch: proposal.partitionEpoch,
             newIsr: [...proposal.newIsr],
           }),
-        allocateProducerIds: () => toController('controller.allocate-producer-ids', { brokerId: config.nodeId, brokerEpoch: brokerLifecycle.status().brokerEpoch }),
+        allocateProducerIds: async () => toController('controller.allocate-producer-ids', { brokerId: config.nodeId, brokerEpoch: registeredEpoch() }),
       },
       send: (leaderId, request, timeoutMs) => peerClients.request(leaderId, 'data.fetch', request, timeoutMs),
       controllerId: () => follower.leadership().leaderId,

@@ -103,6 +103,10 @@ export interface ClientChannel {
   produce(node: BrokerNode, call: ProduceCall): Promise<ProducePartitionResult[]>;
   fetch(node: BrokerNode, call: FetchCall): Promise<FetchPartitionResult[]>;
   listOffsets(node: BrokerNode, call: ListOffsetsCall): Promise<ListOffsetsResult[]>;
-  initProducerId(): Promise<{ producerId: number; producerEpoch: number }>;
+  /**
+   * A fresh producer id (epoch 0), or with `current` the same id's next epoch (KIP-360: the producer's sequences
+   * broke and restart at 0 in every partition).
+   */
+  initProducerId(current?: { producerId: number; producerEpoch: number }): Promise<{ producerId: number; producerEpoch: number }>;
   close(): void;
 }

@@ -171,6 +171,13 @@ interface WaitingRecord {
   sinceMs: number;
 }
 
+/** Refusals of an idempotent batch's producer id, epoch or sequence: decided before anything is written. */
+const producerStateErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+]);
+
 /** Errors after which the partition's leader may have moved: refresh metadata before the retry. */
 const leadershipErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'NOT_LEADER_OR_FOLLOWER',
@@ -215,6 +222,13 @@ export class Producer {
   private readonly nodeInFlight = new Map<number, number>();
   private readonly partitionInFlight = new Map<string, number>();
   private wakeQueued = false;
+  /**
+   * The id and epoch whose sequences broke (KIP-360): the next bootstrap asks for this id's next epoch rather than a
+   * new id. Undefined when no bump is due.
+   */
+  private bumpFrom: { producerId: number; producerEpoch: number } | undefined;
+  /** Bootstraps waiting for every produce request to be answered (see inFlightSettled). */
+  private readonly settledWaiters: Array<() => void> = [];
   private timer: { handle: TimerHandle; atMs: number } | undefined;
   private closeTimeoutMs = Number.POSITIVE_INFINITY;
   private closedPromise: Promise<void> | undefined;
@@ -374,12 +388,32 @@ export class Producer {
     this.stats.metadataRefreshes++;
     await this.metadata.refreshIfNeeded(true);
     if (this.options.idempotence) {
-      const { producerId, producerEpoch } = await this.channel.initProducerId();
+      // Requests sent under the old epoch are answered first (nothing new goes out while connecting): a batch of the
+      // new epoch must not overtake an older one that may still be written, or be refused in its place.
+      await this.inFlightSettled();
+      const bump = this.bumpFrom;
+      const { producerId, producerEpoch } = await this.channel.initProducerId(bump);
+      if (bump !== undefined && producerId === bump.producerId && producerEpoch <= bump.producerEpoch) {
+        throw new RaftlineError('UNKNOWN_SERVER_ERROR', `epoch bump of producer ${producerId} answered epoch ${producerEpoch}, not above ${bump.producerEpoch}`);
+      }
+      this.bumpFrom = undefined;
       this.sequences.setProducer(producerId, producerEpoch);
-      // Batches sent under an earlier id get fresh sequences under this one.
+      // Batches sent under an earlier id or epoch get fresh sequences (from 0 in every partition) under this one.
       for (const batch of this.accumulator.queued()) this.restamp(batch);
-      this.log.debug({ producerId, producerEpoch }, 'client: producer id assigned');
+      this.log.debug({ producerId, producerEpoch, bumped: bump !== undefined }, 'client: producer id assigned');
     }
+  }
+
+  /** Resolves once no produce request is outstanding (each ends by answer or request timeout, so this is bounded). */
+  private inFlightSettled(): Promise<void> {
+    if (this.requestsInFlight() === 0) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private requestsInFlight(): number {
+    let n = 0;
+    for (const v of this.nodeInFlight.values()) n += v;
+    return n;
   }
 
   private async drainForClose(): Promise<void> {
@@ -464,7 +498,8 @@ export class Producer {
     const now = this.clock.monotonicMs();
     this.admitWaiting(now);
     for (const batch of this.accumulator.expire(now, this.options.deliveryTimeoutMs)) {
-      if (batch.attempts > 0 && this.options.idempotence) this.sequenceBroken(batch);
+      // A batch given up after it was sent may or may not have been written: its partition's sequence cannot go on.
+      if (batch.attempts > 0 && this.isCurrent(batch)) this.sequenceBroken(batch);
       this.failBatch(batch, new DeliveryTimeoutError(batch.topic, batch.partition, now - batch.createdMs, { cause: batch.lastError }));
     }
     if (this.metadata.isStale && (this.waiting.length > 0 || !this.accumulator.isEmpty())) {
@@ -593,9 +628,10 @@ export class Producer {
     });
   }
 
-  /** A batch queued under an older producer id: drop its bytes and sequence so it is stamped afresh. */
+  /** A batch stamped under an older producer id or epoch: drop its bytes and sequence so it is stamped afresh. */
   private restamp(batch: ProducerBatch<Completion>): void {
-    if (batch.encoded === undefined || batch.producerId === this.sequences.producerId) return;
+    if (batch.encoded === undefined) return;
+    if (batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch) return;
     batch.encoded = undefined;
     batch.baseSequence = -1;
     batch.producerId = -1;
@@ -624,6 +660,7 @@ export class Producer {
       const n = this.nodeInFlight.get(node.nodeId)! - 1;
       if (n < 0) throw new Error('producer: node in-flight count went negative');
       this.nodeInFlight.set(node.nodeId, n);
+      if (this.settledWaiters.length > 0 && this.requestsInFlight() === 0) for (const resolve of this.settledWaiters.splice(0)) resolve();
       for (const batch of batches) {
         const result = results?.find((r) => r.topic === batch.topic && r.partition === batch.partition);
         const failure =
@@ -655,7 +692,7 @@ export class Producer {
     if (n < 0) throw new Error(`producer: ${key} in-flight count went negative`);
     if (n === 0) this.partitionInFlight.delete(key);
     else this.partitionInFlight.set(key, n);
-    const current = this.options.idempotence && batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch;
+    const current = this.isCurrent(batch);
     if (current) this.sequences.answered(key, batch.baseSequence);
     if (error === undefined || error.code === 'DUPLICATE_SEQUENCE_NUMBER') {
       if (current) this.sequences.acknowledged(key, batch.baseSequence, batch.recordCount);
@@ -663,43 +700,65 @@ export class Producer {
       return;
     }
     const code = error.code;
-    if (code === 'PRODUCER_FENCED' || code === 'INVALID_PRODUCER_EPOCH') {
+    // Refusals of the producer's identity or sequence were decided before anything was written. For a batch stamped
+    // under an id or epoch we already left, they only say the broker saw the newer epoch first: resend it restamped.
+    const staleStamp = this.options.idempotence && !current && producerStateErrors.has(code);
+    if (!staleStamp && (code === 'PRODUCER_FENCED' || code === 'INVALID_PRODUCER_EPOCH')) {
       this.failBatch(batch, error);
       this.actor.send({ type: 'producer.fatal', error });
       return;
     }
     batch.lastError = error;
     const now = this.clock.monotonicMs();
-    let retriable = isRetriable(code);
-    if (this.options.idempotence && code === 'OUT_OF_ORDER_SEQUENCE_NUMBER') {
-      // An earlier batch of the partition failed and will be resent first: this one follows it (Kafka's rule).
-      retriable = current && !this.sequences.isNextExpected(key, batch.baseSequence);
+    let retriable = isRetriable(code) || staleStamp;
+    if (current && (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || code === 'UNKNOWN_PRODUCER_ID')) {
+      if (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' && !this.sequences.isNextExpected(key, batch.baseSequence)) {
+        // An earlier batch of the partition failed and will be resent first: this one follows it (Kafka's rule).
+        retriable = true;
+      } else {
+        // KIP-360: the broker lost (or never had) what came before this batch, so the sequence cannot continue. Bump
+        // the epoch, which restarts every partition at sequence 0, and resend this batch under it: it was refused
+        // before anything was written, so it is not lost. Only writes the broker already lost are gone, and those
+        // were answered long ago.
+        this.sequenceBroken(batch);
+        retriable = true;
+      }
     }
     const withinDelivery = now - batch.createdMs < this.options.deliveryTimeoutMs;
     if (retriable && batch.attempts <= this.options.retries && withinDelivery && this.state !== 'closed' && this.state !== 'failed') {
       if (leadershipErrors.has(code)) this.metadata.markStale();
       batch.retryAtMs = now + this.backoffMs(batch.attempts);
       this.stats.retries++;
-      if (!current) this.restamp(batch);
+      if (!this.isCurrent(batch)) this.restamp(batch);
       this.accumulator.reenqueue(batch);
       this.log.debug({ topic: batch.topic, partition: batch.partition, code, attempt: batch.attempts }, 'client: produce will be retried');
       return;
     }
-    if (this.options.idempotence && current && (code === 'OUT_OF_ORDER_SEQUENCE_NUMBER' || code === 'UNKNOWN_PRODUCER_ID')) {
-      this.sequenceBroken(batch);
-    }
+    // A sent batch given up on may or may not have been written: the partition's sequence cannot go on after it.
+    if (this.isCurrent(batch)) this.sequenceBroken(batch);
     this.failBatch(batch, withinDelivery ? error : new DeliveryTimeoutError(batch.topic, batch.partition, now - batch.createdMs, { cause: error }));
   }
 
   /**
    * The partition's sequence can no longer continue (a batch given up after it was sent, or the broker lost our
-   * state): take a fresh producer id, and restamp what is queued, as Kafka bumps the epoch (KIP-360).
+   * state): bump the producer epoch (KIP-360), which restarts every partition at sequence 0, and restamp what is
+   * queued. Sending stops until the bump is done; the bootstrap first lets the requests in flight be answered.
    */
   private sequenceBroken(batch: ProducerBatch<Completion>): void {
-    this.log.warn({ topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence }, 'client: sequence broken; asking for a new producer id');
+    if (!this.sequences.hasProducerId) throw new Error('producer: sequence broken without a producer id');
+    this.bumpFrom = { producerId: this.sequences.producerId, producerEpoch: this.sequences.producerEpoch };
+    this.log.warn(
+      { topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence, ...this.bumpFrom },
+      'client: sequence broken; bumping the producer epoch',
+    );
     this.sequences.reset();
     for (const queued of this.accumulator.queued()) this.restamp(queued);
     if (this.state === 'ready') this.actor.send({ type: 'producer.reinit' });
+  }
+
+  /** Stamped under the producer id and epoch in use now (always false without idempotence). */
+  private isCurrent(batch: ProducerBatch<Completion>): boolean {
+    return this.options.idempotence && this.sequences.hasProducerId && batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch;
   }
 
   private completeBatch(batch: ProducerBatch<Completion>, baseOffset: number): void {

@@ -58,6 +58,11 @@ export class ProducerBatch<C> {
     readonly topic: string,
     readonly partition: number,
     readonly createdMs: number,
+    /**
+     * Creation order within the accumulator. A partition's batches are first sent in this order, so it is also their
+     * sequence order, and unlike the sequence it survives a restamp under a new producer epoch.
+     */
+    readonly serial: number = 0,
   ) {}
 
   get closedForAppends(): boolean {
@@ -92,6 +97,7 @@ export class RecordAccumulator<C> {
   private readonly queues = new Map<string, ProducerBatch<C>[]>();
   private bufferedBytes = 0;
   private flushes = 0;
+  private nextSerial = 0;
   private closing = false;
 
   constructor(private readonly options: AccumulatorOptions) {
@@ -131,7 +137,7 @@ export class RecordAccumulator<C> {
     if (this.bufferedBytes + record.sizeBytes + batchOverheadBytes > this.options.bufferBytesMax) {
       throw new BufferExhaustedError(this.bufferedBytes, this.options.bufferBytesMax);
     }
-    const batch = new ProducerBatch<C>(tp.topic, tp.partition, nowMs);
+    const batch = new ProducerBatch<C>(tp.topic, tp.partition, nowMs, this.nextSerial++);
     this.bufferedBytes += batchOverheadBytes;
     this.add(batch, record);
     if (queue === undefined) {
@@ -210,8 +216,10 @@ export class RecordAccumulator<C> {
       queue = [];
       this.queues.set(key, queue);
     }
+    // Retried batches go back in the order they were first sent (creation order), which is sequence order under one
+    // producer epoch and stays right when some of them were restamped for a new epoch (sequence -1 until resent).
     let at = 0;
-    while (at < queue.length && queue[at]!.attempts > 0 && queue[at]!.baseSequence < batch.baseSequence) at++;
+    while (at < queue.length && queue[at]!.attempts > 0 && queue[at]!.serial < batch.serial) at++;
     queue.splice(at, 0, batch);
   }
 

@@ -188,11 +188,12 @@ export function createWireChannel(options: WireChannelOptions): ClientChannel {
     return out;
   }
 
-  async function initProducerId(): Promise<{ producerId: number; producerEpoch: number }> {
+  async function initProducerId(current?: { producerId: number; producerEpoch: number }): Promise<{ producerId: number; producerEpoch: number }> {
     let lastError: unknown;
+    const body = current === undefined ? {} : { producerId: current.producerId, producerEpoch: current.producerEpoch };
     for (const address of candidates()) {
       try {
-        return await rpcTo(address).request('data.init-producer-id', {});
+        return await rpcTo(address).request('data.init-producer-id', body);
       } catch (err) {
         lastError = err;
         // A broker-side refusal that another broker would repeat is final; a dead node is not.

@@ -9,7 +9,7 @@ import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import type { ProposeResult } from '../raft/ports.js';
-import { RaftlineError } from '../wire/errors.js';
+import { NotControllerError, RaftlineError } from '../wire/errors.js';
 import { isCommandError, type CommandContext, type CommandOutcome, type ControllerSettings } from './commands.js';
 import type { MetadataImage } from './image.js';
 import { invariant } from './invariant.js';
@@ -100,7 +100,7 @@ function notController(context: ControllerContext, becoming = false): RaftlineEr
   const self = context.ports.nodeId;
   if (becoming) return new RaftlineError('NOT_CONTROLLER', `node ${self} is becoming the active controller (replaying the metadata log); retry shortly`);
   if (context.leaderId === null) return new RaftlineError('NOT_CONTROLLER', `node ${self} is not the active controller and no leader is known in epoch ${context.leaderEpoch} (election in progress); retry`);
-  return new RaftlineError('NOT_CONTROLLER', `node ${self} is not the active controller; node ${context.leaderId} is (epoch ${context.leaderEpoch})`);
+  return new NotControllerError(`node ${self} is not the active controller; node ${context.leaderId} is (epoch ${context.leaderEpoch})`, context.leaderId);
 }
 
 function failAll(replies: readonly Reply[], error: RaftlineError): Outbox['fail'] {

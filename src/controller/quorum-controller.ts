@@ -9,7 +9,7 @@ import type { Clock } from '../runtime/clock.js';
 import { silentLogger, type Logger } from '../runtime/logger.js';
 import type { Random } from '../runtime/random.js';
 import type { ControllerApis, ControllerChannel, DescribeQuorumResponse, QuorumReplica } from '../wire/controller.js';
-import { RaftlineError } from '../wire/errors.js';
+import { NotControllerError, RaftlineError } from '../wire/errors.js';
 import type { HandlerTable } from '../wire/server.js';
 import {
   allocateProducerIds,
@@ -74,7 +74,7 @@ function notControllerError(nodeId: number, follower: MetadataFollower): Raftlin
   const { leaderId, epoch } = follower.leadership();
   return leaderId === null
     ? new RaftlineError('NOT_CONTROLLER', `node ${nodeId} is not the active controller and knows no leader in epoch ${epoch}; retry`)
-    : new RaftlineError('NOT_CONTROLLER', `node ${nodeId} is not the active controller; node ${leaderId} is (epoch ${epoch})`);
+    : new NotControllerError(`node ${nodeId} is not the active controller; node ${leaderId} is (epoch ${epoch})`, leaderId);
 }
 
 /**

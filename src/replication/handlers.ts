@@ -19,7 +19,7 @@ export function dataHandlers(manager: ReplicaManager, log: Logger): HandlerTable
     },
     'data.fetch': (body) => manager.fetch(body),
     'data.list-offsets': (body) => manager.listOffsets(body),
-    'data.init-producer-id': () => manager.initProducerId(),
+    'data.init-producer-id': (body) => manager.initProducerId(body),
     'data.metadata': (body) => manager.metadata(body),
   };
 }

@@ -22,9 +22,11 @@ import {
   frameBytesMax,
   isrCheckIntervalMsMax,
   producePurgatoryMax,
+  producerEpochMax,
   replicaFetchBackoffMsDefault,
   replicaFetchPartitionBytesDefault,
   replicaFetchResponseBytesDefault,
+  replicaFetchResponseSlackMsMax,
   replicaLogMaintenanceMs,
   requestTimeoutMsDefault,
 } from '../limits.js';
@@ -32,6 +34,7 @@ import type {
   FetchPartitionResponse,
   FetchRequest,
   FetchResponse,
+  InitProducerIdRequest,
   InitProducerIdResponse,
   ListOffsetsPartitionResponse,
   ListOffsetsRequest,
@@ -276,7 +279,7 @@ export class ReplicaManager {
         partitionMaxBytes: this.settings.fetchPartitionMaxBytes,
         responseMaxBytes: this.settings.fetchResponseMaxBytes,
         backoffMs: this.settings.fetchBackoffMs,
-        requestTimeoutMs: this.settings.requestTimeoutMs,
+        requestTimeoutMs: Math.min(this.settings.requestTimeoutMs, replicaFetchResponseSlackMsMax),
       });
       this.fetchers.set(replica.leaderId, fetcher);
     }
@@ -513,8 +516,17 @@ export class ReplicaManager {
 
   // ---------------------------------------------------------------------------------------------- producer ids
 
-  /** InitProducerId (idempotence without transactions): the next id of this broker's block, epoch 0. */
-  async initProducerId(): Promise<InitProducerIdResponse> {
+  /**
+   * InitProducerId (idempotence without transactions): the next id of this broker's block, epoch 0; or, for a producer
+   * naming its current id and epoch (KIP-360), the same id with the next epoch. The bump needs no controller: the id is
+   * the producer's own, and every partition refuses the older epoch from then on (INVALID_PRODUCER_EPOCH) and takes the
+   * new one only from sequence 0. An exhausted epoch gets a fresh id, as in Kafka.
+   */
+  async initProducerId(request: InitProducerIdRequest = {}): Promise<InitProducerIdResponse> {
+    if (request.producerId !== undefined && request.producerEpoch !== undefined) {
+      invariant(request.producerId >= 0 && request.producerEpoch >= 0, 'epoch bump of a negative producer id or epoch');
+      if (request.producerEpoch < producerEpochMax) return { producerId: request.producerId, producerEpoch: request.producerEpoch + 1 };
+    }
     while (this.producerIds.next >= this.producerIds.end) {
       this.allocating ??= this.options.controller.allocateProducerIds().then(
         (block) => {

@@ -197,9 +197,17 @@ export type ListOffsetsResponse = z.infer<typeof ListOffsetsResponse>;
 
 // ------------------------------------------------------------------------------------------ idempotent producers
 
-/** InitProducerId without transactions: any broker hands out a fresh producer id (from its block allocated by the
- * controller) with epoch 0. */
-export const InitProducerIdRequest = z.object({});
+/**
+ * InitProducerId without transactions: any broker hands out a fresh producer id (from its block allocated by the
+ * controller) with epoch 0. With the producer's current id and epoch (KIP-360) it bumps the epoch instead: the same id
+ * with epoch + 1, so the producer restarts its sequences at 0 without a new id (a fresh id once the epoch is exhausted).
+ */
+export const InitProducerIdRequest = z
+  .object({
+    producerId: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    producerEpoch: z.number().int().min(0).max(32_767).optional(),
+  })
+  .refine((r) => (r.producerId === undefined) === (r.producerEpoch === undefined), { message: 'producerId and producerEpoch go together', path: ['producerEpoch'] });
 export type InitProducerIdRequest = z.infer<typeof InitProducerIdRequest>;
 
 export const InitProducerIdResponse = z.object({

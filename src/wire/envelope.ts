@@ -18,6 +18,8 @@ export const WireErrorSchema = z.object({
   code: z.string().min(1).max(64),
   retriable: z.boolean(),
   message: z.string().max(4096),
+  /** NOT_CONTROLLER only: the controller the refusing node knows (a leader hint to follow). */
+  leaderId: z.number().int().min(0).max(2 ** 31 - 1).optional(),
 });
 
 export const Envelope = z

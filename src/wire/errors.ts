@@ -76,6 +76,7 @@ export const errorTable = {
   RESOURCE_NOT_FOUND: { retriable: false, message: 'no such resource' },
   // Replication data plane (src/replication/)
   OFFSET_NOT_AVAILABLE: { retriable: true, message: 'a new leader has not yet established its high watermark; retry' },
+  BROKER_NOT_AVAILABLE: { retriable: true, message: 'this broker is not registered with the controller yet; retry' },
 } as const satisfies Record<string, { retriable: boolean; message: string }>;
 
 export type ErrorCode = keyof typeof errorTable;
@@ -117,5 +118,24 @@ export class RaftlineError extends Error {
 
   toWire(): WireError {
     return { code: this.code, retriable: this.retriable, message: this.message };
+  }
+}
+
+/**
+ * NOT_CONTROLLER naming the controller the refusing node knows, so a broker follows it in one hop instead of trying the
+ * voters in turn. The id travels beside the error's code as `leaderId` (see WireErrorSchema); clients read the field,
+ * never the message.
+ */
+export class NotControllerError extends RaftlineError {
+  constructor(
+    detail: string,
+    readonly leaderId: number | null,
+  ) {
+    super('NOT_CONTROLLER', detail);
+    this.name = 'NotControllerError';
+  }
+
+  override toWire(): WireError & { leaderId?: number } {
+    return this.leaderId === null ? super.toWire() : { ...super.toWire(), leaderId: this.leaderId };
   }
 }

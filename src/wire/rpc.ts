@@ -9,7 +9,7 @@ import { silentLogger } from '../runtime/logger.js';
 import type { CloseReason, Connection } from '../runtime/network.js';
 import type { ApiMap, RequestApiName, RequestIn, ResponseOut } from './api.js';
 import { receivedErrorCode } from './envelope.js';
-import { RaftlineError } from './errors.js';
+import { NotControllerError, RaftlineError } from './errors.js';
 import type { WireMetrics } from './metrics.js';
 import { noopWireMetrics } from './metrics.js';
 import type { DecodedEvent, Registry } from './registry.js';
@@ -231,7 +231,11 @@ export class RpcClient<M extends ApiMap> {
           this.metrics.frameRejected(parsed.rejection.code);
           this.complete(entry, new RaftlineError('CORRUPT_MESSAGE', parsed.rejection.reason));
         } else if (parsed.value.error !== undefined) {
-          this.complete(entry, new RaftlineError(receivedErrorCode(parsed.value.error), parsed.value.error.message));
+          const { error } = parsed.value;
+          const code = receivedErrorCode(error);
+          // The envelope schema validated `leaderId` (a non-negative int32) when present.
+          const leaderId = (error as { leaderId?: number }).leaderId;
+          this.complete(entry, code === 'NOT_CONTROLLER' && leaderId !== undefined ? new NotControllerError(error.message, leaderId) : new RaftlineError(code, error.message));
         } else {
           this.complete(entry, parsed.value.body);
         }
