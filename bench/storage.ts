@@ -21,7 +21,7 @@ import type { Clock } from '../src/runtime/clock.js';
 import { openLog } from '../src/storage/partition-log.js';
 import { encodeBatch } from '../src/storage/record-batch.js';
 import { createRealDisk } from '../src/runtime/real/disk.js';
-import { crc32cNative } from '../src/storage/crc32c.js';
+import { crc32cImplementation } from '../src/storage/crc32c.js';
 
 const MiB = 1024 * 1024;
 const totalBytes = Number(process.env.BENCH_STORAGE_MB ?? 256) * MiB;
@@ -201,7 +201,7 @@ async function benchOne(batchBytes: number): Promise<{ appendRatio: number; read
 
 async function main(): Promise<void> {
   console.log(`raftline storage bench: ${(totalBytes / MiB).toFixed(0)} MiB per batch size, best of ${rounds} interleaved rounds, in ${baseDir}; targets append >= 0.8x raw, read >= 0.8x raw`);
-  console.log(`CRC32C: ${crc32cNative ? "native (@node-rs/crc32)" : "portable TypeScript (slicing-by-16)"}; the broker checks every batch's CRC on append`);
+  console.log(`CRC32C: ${crc32cImplementation === 'portable' ? 'portable TypeScript (slicing-by-16)' : `native (${crc32cImplementation})`}; the broker checks every batch's CRC on append`);
   const results: Array<{ appendRatio: number; readRatio: number; cpuRatio: number }> = [];
   try {
     for (const size of batchSizes) results.push(await benchOne(size));
