@@ -3,6 +3,7 @@
 // undoes that cut leaves only bytes that recovery drops. Nothing refused is ever read back.
 import test from 'ava';
 import { RaftlineError } from '../../src/wire/errors.js';
+import { batchHeaderBytes } from '../../src/storage/record-batch.js';
 import { ManualClock, batch, newDisk, open, readAll } from './helpers.js';
 
 const segmentPath = 'data/t-0/00000000000000000000.log';
@@ -86,4 +87,44 @@ test('storage: a crash that undoes the cut-back of a refused batch recovers with
     t.deepEqual((await readAll(again)).at(-1), [again.logEndOffset - 1, 'next-0'], `seed ${seed}: appends continue`);
   }
   t.true(refusedBytesSurvived > 0, `the crash kept the refused bytes in some runs (${refusedBytesSurvived} of 40)`);
+});
+
+// The overlap itself, observed through its order: a probe flips a CRC-covered byte of the request inside the segment
+// file's write(), i.e. just after the write was issued. The append is refused only if its CRCs were checked after
+// that moment; had they been checked before the write was issued, it would have been accepted.
+test('storage: an append issues its segment write before checking the CRCs, for one batch and for several per request', async (t) => {
+  const disk = newDisk('crc-order');
+  let flipNextWrite = false;
+  const openFile = disk.open.bind(disk);
+  disk.open = async (path, options) => {
+    const file = await openFile(path, options);
+    if (!path.endsWith('.log')) return file;
+    const write = file.write.bind(file);
+    file.write = (data, position) => {
+      if (flipNextWrite) {
+        flipNextWrite = false;
+        data[batchHeaderBytes]! ^= 0x01;
+      }
+      return write(data, position);
+    };
+    return file;
+  };
+  const log = await open(disk, new ManualClock(), { maxMessageBytes: 2 * 1024 * 1024 });
+  await log.appendAsLeader(batch('first', 1), 0);
+  const requests: Array<[string, Buffer]> = [
+    ['one batch', batch('a', 4)],
+    ['three batches', Buffer.concat([batch('b', 2), batch('c', 1), batch('d', 3)])],
+    ['one 1 MiB batch', batch('e', 16, { valueBytes: 64 * 1024 })],
+  ];
+  for (const [name, request] of requests) {
+    flipNextWrite = true;
+    const err = await t.throwsAsync(log.appendAsLeader(Buffer.from(request), 0), { instanceOf: RaftlineError }, name);
+    t.is(err?.code, 'CORRUPT_MESSAGE', `${name}: the CRC check saw the byte flipped after the write was issued`);
+    t.false(flipNextWrite, `${name}: the probe ran`);
+    t.is(log.logEndOffset, 1, `${name}: nothing appended`);
+    // Unprobed, the same request is appended.
+    await log.appendAsLeader(Buffer.from(request), 0);
+    await log.truncateTo(1);
+  }
+  t.deepEqual(await readAll(log), [[0, 'first-0']]);
 });

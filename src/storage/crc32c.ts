@@ -122,7 +122,8 @@ export const crc32cImplementation: string = native?.name ?? 'portable';
 export function crc32c(data: Uint8Array, seed = 0, start = 0, end = data.length): number {
   if (start < 0 || end > data.length || start > end) throw new RangeError(`crc32c range ${start}..${end} outside 0..${data.length}`);
   if (nativeFn !== undefined && end - start >= nativeBytesMin) {
-    return nativeFn(start === 0 && end === data.length ? data : data.subarray(start, end), seed) >>> 0;
+    // A plain view, not Buffer#subarray: this runs once per batch on the append path, and a Buffer costs more to make.
+    return nativeFn(start === 0 && end === data.length ? data : new Uint8Array(data.buffer, data.byteOffset + start, end - start), seed) >>> 0;
   }
   return crc32cPortable(data, seed, start, end);
 }
