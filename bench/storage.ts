@@ -21,7 +21,7 @@ import type { Clock } from '../src/runtime/clock.js';
 import { openLog } from '../src/storage/partition-log.js';
 import { encodeBatch } from '../src/storage/record-batch.js';
 import { createRealDisk } from '../src/runtime/real/disk.js';
-import { crc32cNative } from '../src/storage/crc32c.js';
+import { crc32cImplementation } from '../src/storage/crc32c.js';
 
 const MiB = 1024 * 1024;
 const totalBytes = Number(process.env.BENCH_STORAGE_MB ?? 256) * MiB;
@@ -82,6 +82,8 @@ interface Run {
   appendCpuS: number;
   flushS: number;
   readS: number;
+  /** CPU seconds (user + system, all threads) of the reads. */
+  readCpuS: number;
 }
 
 /** Appends `count` batches through the partition log, flushes once, and reads everything back as a consumer would. */
@@ -107,6 +109,7 @@ async function logRun(dir: string, pool: Buffer[], count: number, readMax: numbe
   await log.flush();
   const flushS = seconds(t0);
   t0 = performance.now();
+  const readCpu0 = process.cpuUsage();
   let offset = 0;
   let readBytes = 0;
   while (offset < log.logEndOffset) {
@@ -115,10 +118,11 @@ async function logRun(dir: string, pool: Buffer[], count: number, readMax: numbe
     offset = r.nextOffset;
   }
   const readS = seconds(t0);
+  const readCpuS = cpuSeconds(readCpu0);
   if (readBytes !== count * size) throw new Error(`log read back ${readBytes} bytes, wrote ${count * size}`);
   await log.close();
   await fs.rm(dir, { recursive: true, force: true });
-  return { firstS, appendS, appendCpuS, flushS, readS };
+  return { firstS, appendS, appendCpuS, flushS, readS, readCpuS };
 }
 
 /** The same bytes with plain positional fs writes of the same sizes into one file, one datasync, reads of readMax. */
@@ -145,6 +149,7 @@ async function rawRun(dir: string, pool: Buffer[], count: number, readMax: numbe
   await raw.datasync();
   const flushS = seconds(t0);
   t0 = performance.now();
+  const readCpu0 = process.cpuUsage();
   let done = 0;
   const chunk = Math.max(size, Math.floor(readMax / size) * size);
   while (done < bytes) {
@@ -154,10 +159,11 @@ async function rawRun(dir: string, pool: Buffer[], count: number, readMax: numbe
     done += bytesRead;
   }
   const readS = seconds(t0);
+  const readCpuS = cpuSeconds(readCpu0);
   if (done !== bytes) throw new Error(`raw read back ${done} bytes, wrote ${bytes}`);
   await raw.close();
   await fs.rm(dir, { recursive: true, force: true });
-  return { firstS, appendS, appendCpuS, flushS, readS };
+  return { firstS, appendS, appendCpuS, flushS, readS, readCpuS };
 }
 
 function best(runs: Run[]): Run {
@@ -167,6 +173,7 @@ function best(runs: Run[]): Run {
     appendCpuS: Math.min(...runs.map((r) => r.appendCpuS)),
     flushS: Math.min(...runs.map((r) => r.flushS)),
     readS: Math.min(...runs.map((r) => r.readS)),
+    readCpuS: Math.min(...runs.map((r) => r.readCpuS)),
   };
 }
 
@@ -195,13 +202,15 @@ async function benchOne(batchBytes: number): Promise<{ appendRatio: number; read
   const usPerMiB = (cpuS: number): string => ((cpuS * 1e6) / (timedBytes / MiB)).toFixed(0);
   console.log(`  cpu     log ${usPerMiB(log.appendCpuS).padStart(6)} us/MiB raw ${usPerMiB(raw.appendCpuS).padStart(6)} us/MiB ratio ${(raw.appendCpuS / log.appendCpuS).toFixed(2)}   (CPU time of the appends, all threads)`);
   console.log(`  read    log ${mbps(bytes, log.readS)}   raw ${mbps(bytes, raw.readS)}   ratio ${readRatio.toFixed(2)}   (reads of up to ${(readMax / 1024).toFixed(0)} KiB)`);
+  const readUsPerMiB = (cpuS: number): string => ((cpuS * 1e6) / (bytes / MiB)).toFixed(0);
+  console.log(`  cpu     log ${readUsPerMiB(log.readCpuS).padStart(6)} us/MiB raw ${readUsPerMiB(raw.readCpuS).padStart(6)} us/MiB ratio ${(raw.readCpuS / log.readCpuS).toFixed(2)}   (CPU time of the reads, all threads)`);
   for (const m of memory) console.log(`  memory  ${m}`);
   return { appendRatio, readRatio, cpuRatio: raw.appendCpuS / log.appendCpuS };
 }
 
 async function main(): Promise<void> {
   console.log(`raftline storage bench: ${(totalBytes / MiB).toFixed(0)} MiB per batch size, best of ${rounds} interleaved rounds, in ${baseDir}; targets append >= 0.8x raw, read >= 0.8x raw`);
-  console.log(`CRC32C: ${crc32cNative ? "native (@node-rs/crc32)" : "portable TypeScript (slicing-by-16)"}; the broker checks every batch's CRC on append`);
+  console.log(`CRC32C: ${crc32cImplementation === 'portable' ? 'portable TypeScript (slicing-by-16)' : `native (${crc32cImplementation})`}; the broker checks every batch's CRC on append`);
   const results: Array<{ appendRatio: number; readRatio: number; cpuRatio: number }> = [];
   try {
     for (const size of batchSizes) results.push(await benchOne(size));

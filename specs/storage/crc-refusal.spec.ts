@@ -2,7 +2,14 @@
 // (the append path overlaps the two): the segment file is cut back before the refusal is returned, and a crash that
 // undoes that cut leaves only bytes that recovery drops. Nothing refused is ever read back.
 import test from 'ava';
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRealDisk } from '../../src/runtime/real/disk.js';
+import { silentLogger } from '../../src/runtime/logger.js';
+import { openLog } from '../../src/storage/partition-log.js';
 import { RaftlineError } from '../../src/wire/errors.js';
+import { batchHeaderBytes } from '../../src/storage/record-batch.js';
 import { ManualClock, batch, newDisk, open, readAll } from './helpers.js';
 
 const segmentPath = 'data/t-0/00000000000000000000.log';
@@ -86,4 +93,86 @@ test('storage: a crash that undoes the cut-back of a refused batch recovers with
     t.deepEqual((await readAll(again)).at(-1), [again.logEndOffset - 1, 'next-0'], `seed ${seed}: appends continue`);
   }
   t.true(refusedBytesSurvived > 0, `the crash kept the refused bytes in some runs (${refusedBytesSurvived} of 40)`);
+});
+
+// The overlap itself, observed through its order: a probe flips a CRC-covered byte of the request inside the segment
+// file's write(), i.e. just after the write was issued. The append is refused only if its CRCs were checked after
+// that moment; had they been checked before the write was issued, it would have been accepted.
+test('storage: an append issues its segment write before checking the CRCs, for one batch and for several per request', async (t) => {
+  const disk = newDisk('crc-order');
+  let flipNextWrite = false;
+  const openFile = disk.open.bind(disk);
+  disk.open = async (path, options) => {
+    const file = await openFile(path, options);
+    if (!path.endsWith('.log')) return file;
+    const write = file.write.bind(file);
+    file.write = (data, position) => {
+      if (flipNextWrite) {
+        flipNextWrite = false;
+        data[batchHeaderBytes]! ^= 0x01;
+      }
+      return write(data, position);
+    };
+    return file;
+  };
+  const log = await open(disk, new ManualClock(), { maxMessageBytes: 2 * 1024 * 1024 });
+  await log.appendAsLeader(batch('first', 1), 0);
+  const requests: Array<[string, Buffer]> = [
+    ['one batch', batch('a', 4)],
+    ['three batches', Buffer.concat([batch('b', 2), batch('c', 1), batch('d', 3)])],
+    ['one 1 MiB batch', batch('e', 16, { valueBytes: 64 * 1024 })],
+  ];
+  for (const [name, request] of requests) {
+    flipNextWrite = true;
+    const err = await t.throwsAsync(log.appendAsLeader(Buffer.from(request), 0), { instanceOf: RaftlineError }, name);
+    t.is(err?.code, 'CORRUPT_MESSAGE', `${name}: the CRC check saw the byte flipped after the write was issued`);
+    t.false(flipNextWrite, `${name}: the probe ran`);
+    t.is(log.logEndOffset, 1, `${name}: nothing appended`);
+    // Unprobed, the same request is appended.
+    await log.appendAsLeader(Buffer.from(request), 0);
+    await log.truncateTo(1);
+  }
+  t.deepEqual(await readAll(log), [[0, 'first-0']]);
+});
+
+// The same probe one level down, on the real Disk port: the flip happens inside node's FileHandle.write, i.e. when the
+// write is handed to the libuv pool. A refusal shows the pool already had the write while the CRCs were computed on
+// the main thread, which is the overlap the append path relies on (RealFile starts a write at once on an idle file).
+test.serial('storage: on the real disk, the segment write is handed to the thread pool before the CRCs are checked', async (t) => {
+  const root = await fs.mkdtemp(join(tmpdir(), 'raftline-crc-order-'));
+  const probe = await fs.open(join(root, 'probe'), 'w');
+  const handleProto = Object.getPrototypeOf(probe) as { write: (...args: unknown[]) => Promise<unknown> };
+  await probe.close();
+  const write = handleProto.write;
+  let flipNextWrite = false;
+  handleProto.write = function (this: unknown, ...args: unknown[]) {
+    const data = args[0];
+    if (flipNextWrite && data instanceof Uint8Array && data.length > batchHeaderBytes) {
+      flipNextWrite = false;
+      data[batchHeaderBytes]! ^= 0x01;
+    }
+    return write.apply(this, args);
+  };
+  try {
+    const log = await openLog({ disk: createRealDisk(root), dir: 't-0', clock: new ManualClock(), log: silentLogger, config: { maxMessageBytes: 2 * 1024 * 1024 } });
+    await log.appendAsLeader(batch('first', 1), 0);
+    for (const [name, request] of [
+      ['one batch', batch('a', 4)],
+      ['three batches', Buffer.concat([batch('b', 2), batch('c', 1), batch('d', 3)])],
+      ['one 1 MiB batch', batch('e', 16, { valueBytes: 64 * 1024 })],
+    ] as const) {
+      flipNextWrite = true;
+      const err = await t.throwsAsync(log.appendAsLeader(Buffer.from(request), 0), { instanceOf: RaftlineError }, name);
+      t.is(err?.code, 'CORRUPT_MESSAGE', `${name}: the CRC check saw the byte flipped as the write went to the pool`);
+      t.false(flipNextWrite, `${name}: the probe ran`);
+      t.is(log.logEndOffset, 1, `${name}: nothing appended`);
+      await log.appendAsLeader(Buffer.from(request), 0);
+      await log.truncateTo(1);
+    }
+    t.deepEqual(await readAll(log), [[0, 'first-0']]);
+    await log.close();
+  } finally {
+    handleProto.write = write;
+    await fs.rm(root, { recursive: true, force: true });
+  }
 });

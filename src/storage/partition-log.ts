@@ -239,10 +239,9 @@ export class PartitionLog {
           throw new RaftlineError('CORRUPT_MESSAGE', `producer batch has ${header.recordCount} records but last offset delta ${header.lastOffsetDelta}`);
         }
       }
-      const verify = (): void => verifyBatchCrcs(bytes, found);
       const epochChanges = latest === undefined || leaderEpoch !== latest.epoch;
       // A new epoch is saved (fsynced) before its first batch is written: the CRCs must hold before that.
-      if (epochChanges) verify();
+      if (epochChanges) verifyBatchCrcs(bytes, found);
       const infos: BatchInfo[] = [];
       let next = this.logEndOffset;
       for (const { header, position } of found) {
@@ -254,9 +253,9 @@ export class PartitionLog {
       if (epochChanges) {
         invariant(this.epochs.assign(leaderEpoch, this.logEndOffset), `epoch ${leaderEpoch} is new to the cache`);
         await this.saveEpochs();
-        return this.writeBatches(bytes, infos, found, undefined);
+        return this.writeBatches(bytes, infos, found, false);
       }
-      return this.writeBatches(bytes, infos, found, verify);
+      return this.writeBatches(bytes, infos, found, true);
     });
   }
 
@@ -282,11 +281,10 @@ export class PartitionLog {
         sizeBytes: header.sizeBytes,
         partitionLeaderEpoch: header.partitionLeaderEpoch,
       }));
-      const verify = (): void => verifyBatchCrcs(bytes, found);
       const latestEpoch = this.epochs.latest()?.epoch ?? -1;
       if (found.some(({ header }) => header.partitionLeaderEpoch >= 0 && header.partitionLeaderEpoch > latestEpoch)) {
         // New epochs are saved (fsynced) before their batches are written: the CRCs must hold before that.
-        verify();
+        verifyBatchCrcs(bytes, found);
         let changed = false;
         for (const { header } of found) {
           const latest = this.epochs.latest();
@@ -296,9 +294,9 @@ export class PartitionLog {
         }
         invariant(changed, 'a follower batch with a newer epoch changes the epoch cache');
         await this.saveEpochs();
-        return this.writeBatches(bytes, infos, found, undefined);
+        return this.writeBatches(bytes, infos, found, false);
       }
-      return this.writeBatches(bytes, infos, found, verify);
+      return this.writeBatches(bytes, infos, found, true);
     });
   }
 
@@ -324,23 +322,23 @@ export class PartitionLog {
   }
 
   /**
-   * Writes validated batches, rolling segments as needed. `verify` is the CRC check still owed on them: when the
-   * batches all go to the active segment, it runs while their bytes are being written (Segment.append), so the check
-   * costs no time of its own; when a roll is needed, it runs first, because a roll fsyncs the old segment and a
-   * refused batch must never become durable.
+   * Writes validated batches, rolling segments as needed. `crcOwed` says the batches' CRCs are still to be checked:
+   * when the batches all go to the active segment, the check runs while their bytes are being written
+   * (Segment.append), so it costs no time of its own; when a roll is needed, it runs first, because a roll fsyncs the
+   * old segment and a refused batch must never become durable.
    */
   private async writeBatches(
     bytes: Uint8Array,
     infos: BatchInfo[],
     found: ReadonlyArray<{ header: BatchHeader; position: number }>,
-    verify: (() => void) | undefined,
+    crcOwed: boolean,
   ): Promise<AppendResult> {
     try {
-      if (verify !== undefined && !this.rollsWithin(infos)) {
+      if (crcOwed && !this.rollsWithin(infos)) {
         // The common case: one write to the active segment, its CRC check running while the bytes are copied.
-        await this.active().append(bytes, infos, verify);
+        await this.active().append(bytes, infos, found);
       } else {
-        verify?.();
+        if (crcOwed) verifyBatchCrcs(bytes, found);
         await this.writeGroups(bytes, infos);
       }
     } catch (err) {

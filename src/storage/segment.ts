@@ -6,7 +6,7 @@
 import type { Disk, DiskFile } from '../runtime/disk.js';
 import { joinPath } from '../runtime/disk.js';
 import { crc32c } from './crc32c.js';
-import { batchCrcMatches, batchHeaderBytes, readBatchHeader, type BatchHeader } from './record-batch.js';
+import { batchCrcMatches, batchHeaderBytes, readBatchHeader, verifyBatchCrcs, type BatchHeader } from './record-batch.js';
 
 export function segmentFileName(baseOffset: number, suffix: '.log' | '.index' | '.timeindex'): string {
   return `${String(baseOffset).padStart(20, '0')}${suffix}`;
@@ -157,21 +157,26 @@ export class Segment {
    * Writes whole batches (offsets assigned) at the end. On failure the file is cut back to the last valid size and
    * the error is rethrown; the in-memory state is unchanged.
    *
-   * With `verify` (the batches' CRC check, which throws to refuse them), the write is issued first and `verify` runs
-   * while the bytes are on their way to the file, so the CRC computation and the copy into the page cache overlap
-   * instead of adding up. The batches count as appended only after both succeeded: a refusal cuts the bytes back off
-   * the file before it is rethrown, and until then they lie past `size`, where no read looks and where recovery,
-   * which checks every CRC past the recovery point, would drop them. The caller passes `verify` only when nothing
-   * can make those bytes durable before this resolves (no roll, no flush in between; see PartitionLog.writeBatches).
+   * With `unverified` (the batches of `bytes` whose CRCs are still to be checked), the write is issued first and the
+   * CRCs are checked while the bytes are on their way to the file, so the CRC computation and the copy into the page
+   * cache overlap instead of adding up. The batches count as appended only after both succeeded: a refusal cuts the
+   * bytes back off the file before it is rethrown, and until then they lie past `size`, where no read looks and where
+   * recovery, which checks every CRC past the recovery point, would drop them. The caller passes `unverified` only
+   * when nothing can make those bytes durable before this resolves (no roll, no flush in between; see
+   * PartitionLog.writeBatches).
    */
-  async append(bytes: Uint8Array, batches: readonly BatchInfo[], verify?: () => void): Promise<void> {
+  async append(
+    bytes: Uint8Array,
+    batches: readonly BatchInfo[],
+    unverified?: ReadonlyArray<{ header: BatchHeader; position: number }>,
+  ): Promise<void> {
     const position = this.size;
     const written = this.file.write(bytes, position);
     let refused = false;
     let refusal: unknown;
-    if (verify !== undefined) {
+    if (unverified !== undefined) {
       try {
-        verify();
+        verifyBatchCrcs(bytes, unverified);
       } catch (err) {
         refused = true;
         refusal = err;
