@@ -49,6 +49,8 @@ cli topic describe demo-orders
 echo "-- printf 'alice:order-1\\ndave:order-2\\ncarol:order-3\\nalice:order-4\\n' | raftline produce demo-orders --key-separator : --acks all"
 printf 'alice:order-1\ndave:order-2\ncarol:order-3\nalice:order-4\n' | node dist/cli.js produce demo-orders --key-separator : --acks all --bootstrap "$address"
 cli consume demo-orders --from beginning --count 4 --idle-ms 3000 --format json
+cli topic alter-config demo-orders --set retention.ms=7200000 --set min.insync.replicas=1
+cli topic describe-config demo-orders --overrides-only
 cli topic describe demo-orders
 echo "-- a bad request gets a named error and exit status 1:"
 node dist/cli.js topic create demo-orders --bootstrap "$address" || echo "(exit status $?)"
