@@ -724,6 +724,11 @@ export class Producer {
         retriable = true;
       }
     }
+    // A batch stamped under an epoch we have since left, answered with anything but a refusal of its producer state
+    // (a timeout, a lost connection, a leader change), may have been written under that old stamp. Restamped under
+    // the new epoch it would be a second copy no broker can recognise (the simulator's safe storm wrote such batches
+    // twice), so it is given up with its fate unknown, as Kafka's producer gives up a batch of an older epoch.
+    if (this.options.idempotence && !current && !staleStamp) retriable = false;
     const withinDelivery = now - batch.createdMs < this.options.deliveryTimeoutMs;
     if (retriable && batch.attempts <= this.options.retries && withinDelivery && this.state !== 'closed' && this.state !== 'failed') {
       if (leadershipErrors.has(code)) this.metadata.markStale();
@@ -751,6 +756,17 @@ export class Producer {
       { topic: batch.topic, partition: batch.partition, baseSequence: batch.baseSequence, ...this.bumpFrom },
       'client: sequence broken; bumping the producer epoch',
     );
+    // A queued retry whose last attempt ended without a refusal of its producer state (a timeout, a lost connection)
+    // may be in the log under its old stamp: restamped it would be written twice, so it is given up, fate unknown.
+    const mayBeWritten = (b: ProducerBatch<Completion>): boolean =>
+      b.attempts > 0 && !(b.lastError instanceof RaftlineError && producerStateErrors.has(b.lastError.code));
+    for (const uncertain of this.accumulator.removeWhere(mayBeWritten)) {
+      const last = uncertain.lastError;
+      this.failBatch(
+        uncertain,
+        new RaftlineError(last instanceof RaftlineError ? last.code : 'REQUEST_TIMED_OUT', `sent under producer epoch ${uncertain.producerEpoch} and maybe written; not resent under a new epoch (${last?.message ?? 'no answer'})`),
+      );
+    }
     this.sequences.reset();
     for (const queued of this.accumulator.queued()) this.restamp(queued);
     if (this.state === 'ready') this.actor.send({ type: 'producer.reinit' });

@@ -260,6 +260,21 @@ export class RecordAccumulator<C> {
     return queue;
   }
 
+  /** The queued batches for which `leaves` holds leave their queues, the others keep their order. */
+  removeWhere(leaves: (batch: ProducerBatch<C>) => boolean): ProducerBatch<C>[] {
+    const out: ProducerBatch<C>[] = [];
+    for (const [key, queue] of this.queues) {
+      const keep = queue.filter((b) => {
+        if (!leaves(b)) return true;
+        out.push(b);
+        return false;
+      });
+      if (keep.length === 0) this.queues.delete(key);
+      else this.queues.set(key, keep);
+    }
+    return out;
+  }
+
   /** Every queued batch, in no particular order (to re-stamp retried batches after a producer id change). */
   queued(): ProducerBatch<C>[] {
     const out: ProducerBatch<C>[] = [];
