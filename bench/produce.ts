@@ -18,6 +18,7 @@ import { createLogger, createRealNetwork, realClock } from '../src/runtime/real/
 import { silentLogger } from '../src/runtime/logger.js';
 import { RpcClient } from '../src/wire/rpc.js';
 import { wireRegistry } from '../src/wire/registry.js';
+import { sendWindowed } from './send-loop.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -128,20 +129,7 @@ async function produceThroughput(bootstrap: string[], topic: string, acks: 'all'
   const value = Buffer.alloc(recordBytes, 0x61);
   // Warm up: metadata, producer id, connections.
   await producer.send({ topic, value });
-  const window: Array<Promise<unknown>> = [];
-  let failed = 0;
-  const start = performance.now();
-  for (let i = 0; i < records; i++) {
-    const p = producer.send({ topic, value });
-    p.catch(() => failed++);
-    window.push(p);
-    // Keep at most ~64 MiB unacknowledged: wait for the older half of the window.
-    if (window.length >= 65_536) await Promise.allSettled(window.splice(0, 32_768));
-    // Yield now and then: the sender runs on this thread, so a loop that never yields would only queue records.
-    else if (i % 256 === 255) await new Promise<void>((r) => setImmediate(r));
-  }
-  await producer.flush();
-  const seconds = (performance.now() - start) / 1000;
+  const { seconds, failed } = await sendWindowed(producer, topic, value, records);
   const { requests, retries } = producer.stats;
   await producer.close();
   if (failed > 0) throw new Error(`${failed} records failed on ${topic}`);

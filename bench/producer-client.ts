@@ -9,6 +9,7 @@ import type { ClientChannel, ClusterMetadata, ProducePartitionResult } from '../
 import { createRealRandom, realClock } from '../src/runtime/real/index.js';
 import { silentLogger } from '../src/runtime/logger.js';
 import { readBatchHeader } from '../src/storage/record-batch.js';
+import { sendWindowed } from './send-loop.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: number): number => {
@@ -62,19 +63,8 @@ async function round(): Promise<{ recordsPerS: number; cpuMsPerMb: number }> {
   );
   const value = Buffer.alloc(recordBytes, 0x61);
   await producer.send({ topic: 'bench', value });
-  const window: Array<Promise<unknown>> = [];
-  let failed = 0;
   const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  for (let i = 0; i < records; i++) {
-    const p = producer.send({ topic: 'bench', value });
-    p.catch(() => failed++);
-    window.push(p);
-    if (window.length >= 65_536) await Promise.allSettled(window.splice(0, 32_768));
-    else if (i % 256 === 255) await new Promise<void>((r) => setImmediate(r));
-  }
-  await producer.flush();
-  const seconds = (performance.now() - start) / 1000;
+  const { seconds, failed } = await sendWindowed(producer, 'bench', value, records);
   const cpu = process.cpuUsage(cpu0);
   await producer.close();
   if (failed > 0) throw new Error(`${failed} records failed`);
