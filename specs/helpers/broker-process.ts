@@ -31,23 +31,29 @@ export interface RunResult {
 
 /** Runs the broker to completion (for flags that exit at once: errors, --help, --print-config). */
 export function runBroker(args: string[], options: { env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  return runToExit(brokerEntry, `broker ${args.join(' ')}`, args, {
+    env: { PATH: process.env['PATH'] ?? '', ...options.env },
+    timeoutMs: options.timeoutMs ?? 10_000,
+  });
+}
+
+/** Runs `node entry args` to its exit, killing it (SIGKILL) after `timeoutMs`; resolves with its exit code and output. */
+function runToExit(entry: string, label: string, args: string[], options: { env?: NodeJS.ProcessEnv; stdin?: string; timeoutMs: number }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [brokerEntry, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(process.execPath, [entry, ...args], { env: options.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`broker ${args.join(' ')} did not exit within ${options.timeoutMs ?? 10_000} ms; stderr: ${stderr}`));
-    }, options.timeoutMs ?? 10_000);
+      reject(new Error(`${label} did not exit within ${options.timeoutMs} ms; stderr: ${stderr}`));
+    }, options.timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? signal ?? 'unknown', stdout, stderr });
     });
+    child.stdin.end(options.stdin ?? '');
   });
 }
 
@@ -130,28 +136,9 @@ export async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-export interface CliResult {
-  code: number | string;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = RunResult;
 
 /** Runs `dist/cli.js` with `args` (and `stdin`), killing it after 20 s; resolves with its exit code and output. */
 export function runCli(args: string[], stdin = ''): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.resolve('dist/cli.js'), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`raftline ${args.join(' ')} did not finish in 20 s; stderr: ${stderr}`));
-    }, 20_000);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? signal ?? 'unknown', stdout, stderr });
-    });
-    child.stdin.end(stdin);
-  });
+  return runToExit(path.resolve('dist/cli.js'), `raftline ${args.join(' ')}`, args, { stdin, timeoutMs: 20_000 });
 }
