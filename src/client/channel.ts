@@ -110,3 +110,14 @@ export interface ClientChannel {
   initProducerId(current?: { producerId: number; producerEpoch: number }): Promise<{ producerId: number; producerEpoch: number }>;
   close(): void;
 }
+
+/** Starts a channel call and hands its outcome, a synchronous throw included, to exactly one of the two handlers. */
+export function whenSettled<T>(start: () => Promise<T>, ok: (value: T) => void, fail: (err: unknown) => void): void {
+  let promise: Promise<T>;
+  try {
+    promise = start();
+  } catch (err) {
+    promise = Promise.reject(err);
+  }
+  promise.then(ok, fail);
+}

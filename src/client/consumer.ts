@@ -8,7 +8,7 @@ import type { Logger } from '../runtime/logger.js';
 import { batchesIn, decodeRecords, type RecordHeader } from '../storage/record-batch.js';
 import { RaftlineError, type ErrorCode } from '../wire/errors.js';
 import { consumerAssignedPartitionsMax, consumerFetchBytesMax, consumerPollRecordsMax, dataFetchWaitMsMax } from '../limits.js';
-import { earliestTimestamp, latestTimestamp, type BrokerNode, type ClientChannel, type FetchPartitionResult } from './channel.js';
+import { earliestTimestamp, latestTimestamp, whenSettled, type BrokerNode, type ClientChannel, type FetchPartitionResult } from './channel.js';
 import { ClientClosedError, ClientConfigError, OffsetOutOfRangeError } from './errors.js';
 import { MetadataCache } from './metadata-cache.js';
 import { tpKey, type TopicPartition } from './record-accumulator.js';
@@ -366,13 +366,8 @@ export class Consumer {
       }
       this.notify();
     };
-    let promise: Promise<FetchPartitionResult[]>;
-    try {
-      promise = this.channel.fetch(node, call);
-    } catch (err) {
-      promise = Promise.reject(err);
-    }
-    promise.then(
+    whenSettled(
+      () => this.channel.fetch(node, call),
       (results) => finish(results, undefined),
       (err: unknown) => finish(undefined, err),
     );

@@ -17,7 +17,7 @@ import {
   producerMetadataWaitRecordsMax,
   producerRequestBytesMax,
 } from '../limits.js';
-import type { Acks, BrokerNode, ClientChannel, ProducePartitionResult } from './channel.js';
+import { whenSettled, type Acks, type BrokerNode, type ClientChannel, type ProducePartitionResult } from './channel.js';
 import { BufferExhaustedError, ClientClosedError, ClientConfigError, DeliveryTimeoutError, UnknownTopicError } from './errors.js';
 import { MetadataCache } from './metadata-cache.js';
 import { producerMachine, type ProducerHost } from './producer-machine.js';
@@ -674,13 +674,8 @@ export class Producer {
       }
       this.wake();
     };
-    let promise: Promise<ProducePartitionResult[]>;
-    try {
-      promise = this.channel.produce(node, call);
-    } catch (err) {
-      promise = Promise.reject(err);
-    }
-    promise.then(
+    whenSettled(
+      () => this.channel.produce(node, call),
       (results) => done(results, undefined),
       (err: unknown) => done(undefined, err instanceof RaftlineError ? err : new RaftlineError('NETWORK_EXCEPTION', String(err), { cause: err })),
     );
