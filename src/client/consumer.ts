@@ -10,7 +10,7 @@ import { RaftlineError, type ErrorCode } from '../wire/errors.js';
 import { consumerAssignedPartitionsMax, consumerFetchBytesMax, consumerPollRecordsMax, dataFetchWaitMsMax } from '../limits.js';
 import { earliestTimestamp, latestTimestamp, whenSettled, type BrokerNode, type ClientChannel, type FetchPartitionResult } from './channel.js';
 import { ClientClosedError, ClientConfigError, OffsetOutOfRangeError } from './errors.js';
-import { MetadataCache } from './metadata-cache.js';
+import { leaderMayHaveMovedCodes, MetadataCache } from './metadata-cache.js';
 import { tpKey, type TopicPartition } from './record-accumulator.js';
 
 export type AutoOffsetReset = 'earliest' | 'latest' | 'none';
@@ -73,17 +73,7 @@ interface Buffered {
   bytes: number;
 }
 
-const refreshCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'NOT_LEADER_OR_FOLLOWER',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'LEADER_NOT_AVAILABLE',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'NETWORK_EXCEPTION',
-  'REQUEST_TIMED_OUT',
-  'KAFKA_STORAGE_ERROR',
-  'REPLICA_NOT_AVAILABLE',
-]);
+const refreshCodes: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...leaderMayHaveMovedCodes, 'REPLICA_NOT_AVAILABLE']);
 
 function intOption(key: string, value: number | undefined, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;

@@ -4,7 +4,20 @@
 // cluster named a broker it also listed (so a send always has an address).
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
+import type { ErrorCode } from '../wire/errors.js';
 import type { BrokerNode, ClientChannel, ClusterMetadata, PartitionMetadata, TopicMetadata } from './channel.js';
+
+/** Broker answers after which a partition's leader may have moved or gone: the client refreshes metadata before retrying. */
+export const leaderMayHaveMovedCodes: readonly ErrorCode[] = [
+  'NOT_LEADER_OR_FOLLOWER',
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'FENCED_LEADER_EPOCH',
+  'UNKNOWN_LEADER_EPOCH',
+  'NETWORK_EXCEPTION',
+  'REQUEST_TIMED_OUT',
+  'KAFKA_STORAGE_ERROR',
+];
 
 export class MetadataCache {
   private current: ClusterMetadata = { brokers: new Map(), topics: new Map() };

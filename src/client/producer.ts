@@ -19,7 +19,7 @@ import {
 } from '../limits.js';
 import { whenSettled, type Acks, type BrokerNode, type ClientChannel, type ProducePartitionResult } from './channel.js';
 import { BufferExhaustedError, ClientClosedError, ClientConfigError, DeliveryTimeoutError, UnknownTopicError } from './errors.js';
-import { MetadataCache } from './metadata-cache.js';
+import { leaderMayHaveMovedCodes, MetadataCache } from './metadata-cache.js';
 import { producerMachine, type ProducerHost } from './producer-machine.js';
 import { ProducerSequences } from './producer-sequences.js';
 import { RecordAccumulator, recordSizeEstimate, tpKey, type PendingRecord, type ProducerBatch, type TopicPartition } from './record-accumulator.js';
@@ -179,17 +179,7 @@ const producerStateErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 ]);
 
 /** Errors after which the partition's leader may have moved: refresh metadata before the retry. */
-const leadershipErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'NOT_LEADER_OR_FOLLOWER',
-  'UNKNOWN_TOPIC_OR_PARTITION',
-  'LEADER_NOT_AVAILABLE',
-  'FENCED_LEADER_EPOCH',
-  'UNKNOWN_LEADER_EPOCH',
-  'NETWORK_EXCEPTION',
-  'REQUEST_TIMED_OUT',
-  'KAFKA_STORAGE_ERROR',
-  'NOT_ENOUGH_REPLICAS',
-]);
+const leadershipErrors: ReadonlySet<ErrorCode> = new Set<ErrorCode>([...leaderMayHaveMovedCodes, 'NOT_ENOUGH_REPLICAS']);
 
 function toBytes(v: Bytesish | null | undefined): Uint8Array | null {
   if (v === null || v === undefined) return null;
