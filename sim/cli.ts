@@ -7,6 +7,7 @@ import { benchOne, benchSystems, describeBench, type BenchLoad, type BenchOption
 import { exploreSeeds, type ExploreOutcome } from './explore.js';
 import { failureKind, runSchedule, type RunResult } from './runner.js';
 import { parseSchedule, ScheduleError, type Schedule } from './schedule.js';
+import type { WireMode } from './simulation.js';
 import { shrinkSchedule } from './shrink.js';
 import { systemNames } from './systems/index.js';
 import { pingPongBaseSchedule } from './systems/ping-pong.js';
@@ -18,8 +19,9 @@ commands:
   run --schedule FILE [--seed N] [--trace FILE] [--check-determinism] [--no-shrink] [--wire-check]
       run one schedule (seed from --seed, else the schedule's "seed", else 1); --wire-check encodes, decodes
       and validates every frame as the real network does (by default simulated nodes hand each other copies)
-  explore --seeds N [--from S] [--jobs J] [--schedule BASE] [--no-shrink]
-      run seeds S..S+N-1, each with a swarm schedule generated from the seed over BASE (default: ping-pong)
+  explore --seeds N [--from S] [--jobs J] [--schedule BASE] [--no-shrink] [--wire-check]
+      run seeds S..S+N-1, each with a swarm schedule generated from the seed over BASE (default: ping-pong);
+      --wire-check as for run (shrinking and the reproduce command keep it)
   replay --trace FILE
       re-run the seed and schedule recorded in a trace file and check the new trace matches it line for line
   bench [--system ping-pong|raft-quorum|cluster|all] [--load idle|load|both] [--virtual-s N] [--load-virtual-s N]
@@ -38,7 +40,7 @@ type Flags = Map<string, string | true>;
 
 const knownFlags: Record<string, readonly string[]> = {
   run: ['schedule', 'seed', 'trace', 'check-determinism', 'no-shrink', 'out', 'wire-check'],
-  explore: ['seeds', 'from', 'jobs', 'schedule', 'no-shrink', 'out'],
+  explore: ['wire-check', 'seeds', 'from', 'jobs', 'schedule', 'no-shrink', 'out'],
   replay: ['trace'],
   bench: ['system', 'load', 'virtual-s', 'load-virtual-s', 'rate', 'interval-ms', 'wire-check'],
 };
@@ -113,20 +115,20 @@ function describe(r: RunResult): string {
 }
 
 /** Saves a failing schedule, shrinks it, saves the shrunk one and prints the command that reproduces it. */
-async function reportFailure(schedule: Schedule, seed: number, result: RunResult, out: string, shrink: boolean): Promise<void> {
+async function reportFailure(schedule: Schedule, seed: number, result: RunResult, out: string, shrink: boolean, wire: WireMode): Promise<void> {
   for (const v of result.violations) console.log(`  violation [${v.checker}] at ${v.t} ms (${v.phase}): ${v.message}`);
   mkdirSync(out, { recursive: true });
   const saved = join(out, `failing-seed-${seed}.json`);
   writeFileSync(saved, `${JSON.stringify({ ...schedule, seed }, null, 2)}\n`);
   let reproduce = saved;
   if (shrink) {
-    const s = await shrinkSchedule(schedule, seed, result);
+    const s = await shrinkSchedule(schedule, seed, result, (c) => runSchedule({ schedule: c, seed, wire }));
     const shrunk = join(out, `shrunk-seed-${seed}.json`);
     writeFileSync(shrunk, `${JSON.stringify({ ...s.schedule, seed }, null, 2)}\n`);
     console.log(`  shrunk in ${s.runs} runs: ${schedule.faults.length} -> ${s.schedule.faults.length} faults, still failing [${failureKind(s.result)}]`);
     reproduce = shrunk;
   }
-  console.log(`  reproduce: node dist/sim.js run --schedule ${reproduce} --seed ${seed}`);
+  console.log(`  reproduce: node dist/sim.js run --schedule ${reproduce} --seed ${seed}${wire === 'bytes' ? ' --wire-check' : ''}`);
 }
 
 async function commandRun(flags: Flags): Promise<number> {
@@ -135,7 +137,7 @@ async function commandRun(flags: Flags): Promise<number> {
   const schedule = loadSchedule(path);
   const seed = int(flags, 'seed', schedule.seed ?? 1);
   const tracePath = str(flags, 'trace');
-  const wire = flags.has('wire-check') ? 'bytes' : 'in-process';
+  const wire: WireMode = flags.has('wire-check') ? 'bytes' : 'in-process';
   const writer = tracePath === undefined ? undefined : new TraceFileWriter(tracePath, { ev: 'trace.header', format: 1, seed, schedule, ...(wire === 'bytes' ? { wire } : {}) });
   const result = await runSchedule({ schedule, seed, wire, ...(writer !== undefined ? { traceSink: writer.sink } : {}) });
   writer?.finish({ ev: 'trace.end', hash: result.traceHash, events: result.events, ok: result.ok });
@@ -160,7 +162,7 @@ async function commandRun(flags: Flags): Promise<number> {
     return 1;
   }
   if (!result.ok) {
-    await reportFailure(schedule, seed, result, str(flags, 'out') ?? '.sim-out', !flags.has('no-shrink'));
+    await reportFailure(schedule, seed, result, str(flags, 'out') ?? '.sim-out', !flags.has('no-shrink'), wire);
     return 1;
   }
   return 0;
@@ -179,6 +181,7 @@ async function commandExplore(flags: Flags): Promise<number> {
   const from = int(flags, 'from', 1);
   const jobs = int(flags, 'jobs', 2, 1);
   const basePath = str(flags, 'schedule');
+  const wire: WireMode = flags.has('wire-check') ? 'bytes' : 'in-process';
   const base = basePath === undefined ? parseSchedule(pingPongBaseSchedule) : loadSchedule(basePath);
   const seeds = Array.from({ length: count }, (_, i) => from + i);
   let done = 0;
@@ -188,7 +191,7 @@ async function commandExplore(flags: Flags): Promise<number> {
     done++;
     if (!o.ok) failedCount++;
     progress(done, count, failedCount);
-  });
+  }, wire);
   const wallMs = Number(process.hrtime.bigint() - wallStart) / 1e6;
   const failed = outcomes.filter((o) => !o.ok);
   printSummary(base.system, outcomes, wallMs, jobs);
@@ -196,7 +199,7 @@ async function commandExplore(flags: Flags): Promise<number> {
   for (const f of failed) {
     console.log(`FAIL seed=${f.seed}`);
     const result: RunResult = { seed: f.seed, system: base.system, ok: false, violations: f.violations, traceHash: f.traceHash, events: f.events, steps: 0, virtualMs: f.virtualMs, wallMs: f.wallMs, convergedAfterMs: undefined };
-    await reportFailure(f.schedule, f.seed, result, out, !flags.has('no-shrink'));
+    await reportFailure(f.schedule, f.seed, result, out, !flags.has('no-shrink'), wire);
   }
   return failed.length > 0 ? 1 : 0;
 }

@@ -6,11 +6,14 @@ import { Worker } from 'node:worker_threads';
 import { generateSchedule } from './generator.js';
 import { runSchedule } from './runner.js';
 import type { Schedule } from './schedule.js';
+import type { WireMode } from './simulation.js';
 import type { Violation } from './system.js';
 
 export interface ExploreRequest {
   seed: number;
   base: Schedule;
+  /** 'bytes' runs every seed with the wire check (real encoding and validation of every frame). */
+  wire?: WireMode;
 }
 
 export interface ExploreOutcome {
@@ -26,7 +29,7 @@ export interface ExploreOutcome {
 
 export async function exploreSeed(request: ExploreRequest): Promise<ExploreOutcome> {
   const schedule = generateSchedule(request.base, request.seed);
-  const r = await runSchedule({ schedule, seed: request.seed });
+  const r = await runSchedule({ schedule, seed: request.seed, ...(request.wire !== undefined ? { wire: request.wire } : {}) });
   return { seed: request.seed, ok: r.ok, schedule, violations: r.violations, traceHash: r.traceHash, events: r.events, virtualMs: r.virtualMs, wallMs: r.wallMs };
 }
 
@@ -35,13 +38,14 @@ export async function exploreSeeds(
   seeds: readonly number[],
   jobs: number,
   onOutcome: (o: ExploreOutcome) => void,
+  wire: WireMode = 'in-process',
 ): Promise<ExploreOutcome[]> {
   const workerFile = new URL('./sim-worker.js', import.meta.url);
   const outcomes: ExploreOutcome[] = [];
   const useWorkers = jobs > 1 && import.meta.url.endsWith('.js') && existsSync(workerFile);
   if (!useWorkers) {
     for (const seed of seeds) {
-      const o = await exploreSeed({ seed, base });
+      const o = await exploreSeed({ seed, base, wire });
       outcomes.push(o);
       onOutcome(o);
     }
@@ -58,7 +62,7 @@ export async function exploreSeeds(
             void worker.terminate().then(() => resolve());
             return;
           }
-          worker.postMessage({ seed, base } satisfies ExploreRequest);
+          worker.postMessage({ seed, base, wire } satisfies ExploreRequest);
         };
         worker.on('message', (msg: ExploreOutcome | { seed: number; error: string }) => {
           if ('error' in msg) {

@@ -39,6 +39,17 @@ test('cli: explore runs seeds on worker threads and prints a summary table', asy
   t.regex(r.stdout, /on 2 job\(s\)/);
 });
 
+test('cli: explore --wire-check runs the same seeds with encoded frames to the same events and verdicts', async (t) => {
+  const args = ['explore', '--seeds', '3', '--from', '40', '--jobs', '2', '--schedule', 'specs/schedules/raft-3.json'];
+  const [inProcess, bytes] = [await sim(...args), await sim(...args, '--wire-check')];
+  t.is(inProcess.code, 0, inProcess.stdout + inProcess.stderr);
+  t.is(bytes.code, 0, bytes.stdout + bytes.stderr);
+  const events = (out: string): string | undefined => /^events\s+(\d+)$/m.exec(out)?.[1];
+  t.truthy(events(bytes.stdout));
+  t.is(events(bytes.stdout), events(inProcess.stdout));
+  t.regex(bytes.stdout, /passed\s+3/);
+});
+
 test('cli: a trace file replays to the same events, and a tampered one is caught', async (t) => {
   const trace = join(tmp, 'pp.ndjson');
   t.is((await sim('run', '--schedule', 'specs/schedules/ping-pong.json', '--seed', '3', '--trace', trace)).code, 0);
@@ -81,6 +92,22 @@ test('cli: a failing seed prints the command that reproduces it and saves the sc
   const again = await sim(...command!.split(' '));
   t.is(again.code, 1);
   t.regex(again.stdout, /violation \[liveness\]/);
+});
+
+test('cli: a seed that fails under --wire-check is shrunk and reproduced with --wire-check', async (t) => {
+  const schedule = {
+    version: 1,
+    system: 'ping-pong',
+    cluster: { nodes: [{ id: 1 }, { id: 2 }] },
+    workload: { params: { rounds: 10, bug: 'no-retry' } },
+    faults: [{ at: 300, kind: 'link', model: { loss: 1 } }, { at: 800, kind: 'link', model: { loss: 0 } }],
+    phases: { safetyMs: 1000, livenessMs: 3000 },
+  };
+  const file = join(tmp, 'bug-wire.json');
+  writeFileSync(file, JSON.stringify(schedule));
+  const r = await sim('run', '--schedule', file, '--seed', '5', '--out', join(tmp, 'out-wire'), '--wire-check');
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /reproduce: node dist\/sim\.js run --schedule \S+ --seed 5 --wire-check$/m);
 });
 
 test('cli: bad input exits 2 with a clear message', async (t) => {
