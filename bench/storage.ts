@@ -204,6 +204,10 @@ async function benchOne(batchBytes: number): Promise<{ appendRatio: number; read
   console.log(`  read    log ${mbps(bytes, log.readS)}   raw ${mbps(bytes, raw.readS)}   ratio ${readRatio.toFixed(2)}   (reads of up to ${(readMax / 1024).toFixed(0)} KiB)`);
   const readUsPerMiB = (cpuS: number): string => ((cpuS * 1e6) / (bytes / MiB)).toFixed(0);
   console.log(`  cpu     log ${readUsPerMiB(log.readCpuS).padStart(6)} us/MiB raw ${readUsPerMiB(raw.readCpuS).padStart(6)} us/MiB ratio ${(raw.readCpuS / log.readCpuS).toFixed(2)}   (CPU time of the reads, all threads)`);
+  // Each round's raw and log runs ran back to back, so their ratio is the least disturbed pairing; the spread says how
+  // much the best-of ratio above owes to the neighbours' load.
+  const paired = (k: 'appendS' | 'readS'): string => raws.map((r, i) => (r[k] / logs[i]![k]).toFixed(2)).join(' ');
+  console.log(`  rounds  append ratio per round ${paired('appendS')}; read ratio per round ${paired('readS')}`);
   for (const m of memory) console.log(`  memory  ${m}`);
   return { appendRatio, readRatio, cpuRatio: raw.appendCpuS / log.appendCpuS };
 }
