@@ -273,6 +273,134 @@ function checkHighWatermark(context: RaftContext, next: number): number {
   return next;
 }
 
+/** A change of the context computed from the context and the event (sending is allowed; the chart decides when). */
+type ContextUpdate = (context: RaftContext, event: RaftEvent) => Partial<RaftContext>;
+
+/**
+ * The context updates of the hot paths (fetch serving, proposals, flushes, fetch answers). Each is also an action of
+ * its own name; `update(...)` runs several as one assign, each seeing what the previous left: xstate copies the context
+ * and rebuilds its snapshot once per assign, and these run on every Raft message, several per event.
+ */
+const contextUpdates = {
+  serveFetch: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.request') return {};
+    const { body } = event;
+    const log = context.ports.log;
+    const reply = (r: FetchResponse): void => context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, r));
+    if (body.replicaEpoch < context.quorum.epoch) {
+      reply(fetchReply(context, 'FENCED_LEADER_EPOCH'));
+      return {};
+    }
+    const now = context.ports.clock.now();
+    const known = context.replicas[event.from];
+    const replicas = { ...context.replicas, [event.from]: { endOffset: known?.endOffset ?? -1, lastContactMs: now } };
+    if (body.fetchOffset < log.startOffset()) {
+      reply(fetchReply(context, null, { snapshotId: log.latestSnapshot() }));
+      return { replicas };
+    }
+    const diverging = fetchDivergence(body.fetchOffset, body.lastFetchedEpoch, log.endOffsetForEpoch(body.lastFetchedEpoch));
+    if (diverging !== null || body.fetchOffset > log.endOffset()) {
+      const divergingEpoch = diverging ?? log.endOffsetForEpoch(body.lastFetchedEpoch);
+      reply(fetchReply(context, null, { divergingEpoch }));
+      return { replicas };
+    }
+    // The fetch agrees with our log up to fetchOffset, so the replica holds our prefix up to there.
+    replicas[event.from] = { endOffset: body.fetchOffset, lastContactMs: now };
+    const next = { ...context, replicas };
+    const hw = checkHighWatermark(context, leaderHighWatermark(next));
+    const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
+    // A newer fetch from the same replica supersedes one we hold (that one's answer would be ignored as stale).
+    const others = context.parkedFetches.filter((p) => p.from !== event.from);
+    const maxWaitMs = Math.min(body.maxWaitMs ?? 0, context.config.fetchMaxWaitMs);
+    if (entries.length === 0 && maxWaitMs > 0 && hw === (body.highWatermark ?? -1)) {
+      const parked: ParkedFetch = {
+        from: event.from,
+        correlationId: event.correlationId,
+        fetchOffset: body.fetchOffset,
+        maxEntries: body.maxEntries,
+        knownHighWatermark: hw,
+        deadlineMs: now + maxWaitMs,
+      };
+      return { replicas, highWatermark: hw, parkedFetches: [...others, parked] };
+    }
+    reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
+    return { replicas, highWatermark: hw, parkedFetches: others };
+  },
+  answerParkedFetches: (context: RaftContext): Partial<RaftContext> => {
+    if (context.parkedFetches.length === 0) return {};
+    const log = context.ports.log;
+    const now = context.ports.clock.now();
+    const kept: ParkedFetch[] = [];
+    for (const p of context.parkedFetches) {
+      const due = log.endOffset() > p.fetchOffset || context.highWatermark !== p.knownHighWatermark || now >= p.deadlineMs || p.fetchOffset < log.startOffset();
+      if (!due) {
+        kept.push(p);
+        continue;
+      }
+      // A leader never truncates its own log, so the fetch still agrees with it; compaction may have passed it.
+      const answer =
+        p.fetchOffset < log.startOffset()
+          ? fetchReply(context, null, { snapshotId: log.latestSnapshot() })
+          : fetchReply(context, null, { entries: log.read(p.fetchOffset, Math.min(p.maxEntries, raftFetchEntriesMax)) });
+      context.ports.send(p.from, message(context, 'raft.fetch.response', p.correlationId, answer));
+    }
+    return kept.length === context.parkedFetches.length ? {} : { parkedFetches: kept };
+  },
+  recordFlush: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.log.flushed') return {};
+    const flushedEndOffset = Math.max(context.flushedEndOffset, Math.min(event.endOffset, context.ports.log.endOffset()));
+    const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
+    return { flushedEndOffset, highWatermark: hw };
+  },
+  markLeaderContact: (context: RaftContext): Partial<RaftContext> => ({ leaderContactMs: context.ports.clock.now() }),
+  stageEntries: (_context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.response') return {};
+    const entries = event.body.entries;
+    entries.forEach((e, i) => invariant(i === 0 || e.offset === (entries[i - 1]?.offset ?? -1) + 1, 'fetched entries are not contiguous'));
+    return { fetchedEntries: entries, fetchedHighWatermark: event.body.highWatermark };
+  },
+  stageHighWatermark: (_context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.response') return {};
+    return { fetchedEntries: [], fetchedHighWatermark: event.body.highWatermark };
+  },
+  advanceFollowerHighWatermark: (context: RaftContext): Partial<RaftContext> => {
+    const candidate = Math.min(context.fetchedHighWatermark, context.ports.log.endOffset());
+    const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
+    return { highWatermark: hw, fetchedEntries: [] };
+  },
+  deliverCommitted: (context: RaftContext): Partial<RaftContext> => {
+    const log = context.ports.log;
+    invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
+    let applied = context.appliedOffset;
+    while (applied < context.highWatermark) {
+      const batch = log.read(applied, Math.min(raftFetchEntriesMax, context.highWatermark - applied));
+      invariant(batch.length > 0 && batch[0]?.offset === applied, () => `committed entry ${applied} missing from the log`);
+      context.ports.listener.onCommit(batch, context.highWatermark);
+      applied += batch.length;
+    }
+    return { appliedOffset: applied };
+  },
+} satisfies Record<string, ContextUpdate>;
+
+export type ContextUpdateName = keyof typeof contextUpdates;
+const updates: Readonly<Record<ContextUpdateName, ContextUpdate>> = contextUpdates;
+
+function runContextUpdates(context: RaftContext, event: RaftEvent, names: readonly ContextUpdateName[]): Partial<RaftContext> {
+  let working: RaftContext | null = null;
+  for (const name of names) {
+    const change = updates[name](working ?? context, event);
+    if (Object.keys(change).length === 0) continue;
+    working ??= { ...context };
+    Object.assign(working, change);
+  }
+  return working ?? {};
+}
+
+/** The chart's way to run several context updates in order as one assign: `actions: update('serveFetch', 'deliverCommitted')`. */
+export function update(...steps: ContextUpdateName[]): { type: 'update'; params: { steps: readonly ContextUpdateName[] } } {
+  return { type: 'update', params: { steps } };
+}
+
 export const raftSetup = setup({
   types: {
     context: {} as RaftContext,
@@ -384,6 +512,7 @@ export const raftSetup = setup({
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
   actions: {
+    update: assign(({ context, event }, params: { steps: readonly ContextUpdateName[] }) => runContextUpdates(context, event, params.steps)),
     // ---- quorum state ----
     adoptLoadedQuorum: assign(({ context, event }) => {
       const state = (event as unknown as { output: QuorumState }).output;
@@ -624,71 +753,11 @@ export const raftSetup = setup({
         );
       }
     },
-    serveFetch: assign(({ context, event }) => {
-      if (event.type !== 'raft.fetch.request') return {};
-      const { body } = event;
-      const log = context.ports.log;
-      const reply = (r: FetchResponse): void => context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, r));
-      if (body.replicaEpoch < context.quorum.epoch) {
-        reply(fetchReply(context, 'FENCED_LEADER_EPOCH'));
-        return {};
-      }
-      const now = context.ports.clock.now();
-      const known = context.replicas[event.from];
-      const replicas = { ...context.replicas, [event.from]: { endOffset: known?.endOffset ?? -1, lastContactMs: now } };
-      if (body.fetchOffset < log.startOffset()) {
-        reply(fetchReply(context, null, { snapshotId: log.latestSnapshot() }));
-        return { replicas };
-      }
-      const diverging = fetchDivergence(body.fetchOffset, body.lastFetchedEpoch, log.endOffsetForEpoch(body.lastFetchedEpoch));
-      if (diverging !== null || body.fetchOffset > log.endOffset()) {
-        const divergingEpoch = diverging ?? log.endOffsetForEpoch(body.lastFetchedEpoch);
-        reply(fetchReply(context, null, { divergingEpoch }));
-        return { replicas };
-      }
-      // The fetch agrees with our log up to fetchOffset, so the replica holds our prefix up to there.
-      replicas[event.from] = { endOffset: body.fetchOffset, lastContactMs: now };
-      const next = { ...context, replicas };
-      const hw = checkHighWatermark(context, leaderHighWatermark(next));
-      const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
-      // A newer fetch from the same replica supersedes one we hold (that one's answer would be ignored as stale).
-      const others = context.parkedFetches.filter((p) => p.from !== event.from);
-      const maxWaitMs = Math.min(body.maxWaitMs ?? 0, context.config.fetchMaxWaitMs);
-      if (entries.length === 0 && maxWaitMs > 0 && hw === (body.highWatermark ?? -1)) {
-        const parked: ParkedFetch = {
-          from: event.from,
-          correlationId: event.correlationId,
-          fetchOffset: body.fetchOffset,
-          maxEntries: body.maxEntries,
-          knownHighWatermark: hw,
-          deadlineMs: now + maxWaitMs,
-        };
-        return { replicas, highWatermark: hw, parkedFetches: [...others, parked] };
-      }
-      reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
-      return { replicas, highWatermark: hw, parkedFetches: others };
-    }),
+    serveFetch: assign(({ context, event }) => updates.serveFetch(context, event)),
+
     /** Answers the held fetches that have news (new entries, another high watermark) or whose wait is over. */
-    answerParkedFetches: assign(({ context }) => {
-      if (context.parkedFetches.length === 0) return {};
-      const log = context.ports.log;
-      const now = context.ports.clock.now();
-      const kept: ParkedFetch[] = [];
-      for (const p of context.parkedFetches) {
-        const due = log.endOffset() > p.fetchOffset || context.highWatermark !== p.knownHighWatermark || now >= p.deadlineMs || p.fetchOffset < log.startOffset();
-        if (!due) {
-          kept.push(p);
-          continue;
-        }
-        // A leader never truncates its own log, so the fetch still agrees with it; compaction may have passed it.
-        const answer =
-          p.fetchOffset < log.startOffset()
-            ? fetchReply(context, null, { snapshotId: log.latestSnapshot() })
-            : fetchReply(context, null, { entries: log.read(p.fetchOffset, Math.min(p.maxEntries, raftFetchEntriesMax)) });
-        context.ports.send(p.from, message(context, 'raft.fetch.response', p.correlationId, answer));
-      }
-      return kept.length === context.parkedFetches.length ? {} : { parkedFetches: kept };
-    }),
+    answerParkedFetches: assign(({ context, event }) => updates.answerParkedFetches(context, event)),
+
     dropParkedFetches: assign({ parkedFetches: [] }),
     appendProposal: ({ context, event, self }) => {
       if (event.type !== 'raft.propose') return;
@@ -709,12 +778,8 @@ export const raftSetup = setup({
       appendAsLeader(context, entries, (e) => self.send(e));
       context.ports.proposed(event.requestId, { ok: true, epoch: context.quorum.epoch, baseOffset, lastOffset: baseOffset + entries.length - 1 });
     },
-    recordFlush: assign(({ context, event }) => {
-      if (event.type !== 'raft.log.flushed') return {};
-      const flushedEndOffset = Math.max(context.flushedEndOffset, Math.min(event.endOffset, context.ports.log.endOffset()));
-      const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
-      return { flushedEndOffset, highWatermark: hw };
-    }),
+    recordFlush: assign(({ context, event }) => updates.recordFlush(context, event)),
+
     // Check again exactly when the lease would lapse; a lone voter (lease never lapses) still re-checks once a window,
     // so the timer stays a finite, sane delay for real clocks.
     scheduleQuorumCheck: assign(({ context }) => ({
@@ -722,7 +787,7 @@ export const raftSetup = setup({
     })),
 
     // ---- follower ----
-    markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
+    markLeaderContact: assign(({ context, event }) => updates.markLeaderContact(context, event)),
     drawFetchTimeoutJitter: assign(({ context }) => ({
       fetchTimeoutJitterMs: context.ports.random.int(Math.max(1, Math.floor(context.config.fetchTimeoutMs * raftFetchTimeoutJitterFraction))),
     })),
@@ -771,36 +836,17 @@ export const raftSetup = setup({
       invariant(offset >= context.ports.log.startOffset(), 'truncation below the log start');
       return { truncateOffset: offset };
     }),
-    stageEntries: assign(({ event }) => {
-      if (event.type !== 'raft.fetch.response') return {};
-      const entries = event.body.entries;
-      entries.forEach((e, i) => invariant(i === 0 || e.offset === (entries[i - 1]?.offset ?? -1) + 1, 'fetched entries are not contiguous'));
-      return { fetchedEntries: entries, fetchedHighWatermark: event.body.highWatermark };
-    }),
-    stageHighWatermark: assign(({ event }) => {
-      if (event.type !== 'raft.fetch.response') return {};
-      return { fetchedEntries: [], fetchedHighWatermark: event.body.highWatermark };
-    }),
+    stageEntries: assign(({ context, event }) => updates.stageEntries(context, event)),
+
+    stageHighWatermark: assign(({ context, event }) => updates.stageHighWatermark(context, event)),
+
     /** Only after an agreeing fetch (and its append) does our log match the leader's up to our end. */
-    advanceFollowerHighWatermark: assign(({ context }) => {
-      const candidate = Math.min(context.fetchedHighWatermark, context.ports.log.endOffset());
-      const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
-      return { highWatermark: hw, fetchedEntries: [] };
-    }),
+    advanceFollowerHighWatermark: assign(({ context, event }) => updates.advanceFollowerHighWatermark(context, event)),
+
 
     // ---- both ----
-    deliverCommitted: assign(({ context }) => {
-      const log = context.ports.log;
-      invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
-      let applied = context.appliedOffset;
-      while (applied < context.highWatermark) {
-        const batch = log.read(applied, Math.min(raftFetchEntriesMax, context.highWatermark - applied));
-        invariant(batch.length > 0 && batch[0]?.offset === applied, () => `committed entry ${applied} missing from the log`);
-        context.ports.listener.onCommit(batch, context.highWatermark);
-        applied += batch.length;
-      }
-      return { appliedOffset: applied };
-    }),
+    deliverCommitted: assign(({ context, event }) => updates.deliverCommitted(context, event)),
+
     /** Like a failed quorum-state write, a failed log write stops the node: the actor fails, the host must stop it. */
     failOnLogError: ({ context, event }) => {
       if (event.type !== 'raft.log.failed') return;

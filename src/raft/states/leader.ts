@@ -1,7 +1,7 @@
 // The leader (KIP-595): durable leadership first, then a LeaderChange record of its own epoch, BeginQuorumEpoch to
 // the voters, fetch serving with divergence checks, proposals, the high watermark over voters, and check-quorum.
 import { not } from 'xstate';
-import { raftSetup } from '../setup.js';
+import { raftSetup, update } from '../setup.js';
 import { busy, persistPending } from './shared.js';
 
 export const leader = raftSetup.createStateConfig({
@@ -17,10 +17,10 @@ export const leader = raftSetup.createStateConfig({
       exit: 'dropParkedFetches',
       entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
       on: {
-        'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'answerParkedFetches', 'deliverCommitted'] },
+        'raft.fetch.request': { guard: not('learnsLeadership'), actions: update('serveFetch', 'answerParkedFetches', 'deliverCommitted') },
         'raft.fetch-snapshot.request': { guard: not('learnsLeadership'), actions: 'serveSnapshotChunk' },
         'raft.propose': { actions: ['appendProposal', 'answerParkedFetches'] },
-        'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'answerParkedFetches', 'deliverCommitted'] },
+        'raft.log.flushed': { guard: 'isCurrentFlush', actions: update('recordFlush', 'answerParkedFetches', 'deliverCommitted') },
         'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
       },
       states: {
