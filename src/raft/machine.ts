@@ -39,6 +39,8 @@ export const raftMachine = raftSetup.createMachine({
     replicas: {},
     checkQuorumDelayMs: input.config.fetchTimeoutMs,
     parkedFetches: [],
+    lingeringProposals: [],
+    lingeringRecords: 0,
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,

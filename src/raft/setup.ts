@@ -53,6 +53,14 @@ export interface ParkedFetch {
   deadlineMs: number;
 }
 
+/** A proposal waiting out the append linger (quorum.append.linger.ms) on the leader. */
+export interface LingeringProposal {
+  requestId: number;
+  records: Uint8Array[];
+}
+
+type ProposeEvent = Extract<RaftEvent, { type: 'raft.propose' }>;
+
 export interface Outbound {
   to: NodeId;
   message: RaftMessage;
@@ -94,6 +102,9 @@ export interface RaftContext {
   checkQuorumDelayMs: number;
   /** Fetches that found nothing new, held until the log grows, the high watermark moves or their wait ends. */
   parkedFetches: ParkedFetch[];
+  /** Proposals gathered for the next append (quorum.append.linger.ms), and their record count. */
+  lingeringProposals: LingeringProposal[];
+  lingeringRecords: number;
   // Follower
   /** When the leader last answered a fetch (or when we started following it). */
   leaderContactMs: number;
@@ -274,7 +285,12 @@ function checkHighWatermark(context: RaftContext, next: number): number {
 }
 
 /** A change of the context computed from the context and the event (sending is allowed; the chart decides when). */
-type ContextUpdate = (context: RaftContext, event: RaftEvent) => Partial<RaftContext>;
+type ContextUpdate = (context: RaftContext, event: RaftEvent, self: RaftEventSink) => Partial<RaftContext>;
+
+/** The actor itself, for the completions of writes it starts (`raft.log.flushed`, `raft.log.failed`). */
+interface RaftEventSink {
+  send(event: RaftEvent): void;
+}
 
 /**
  * The context updates of the hot paths (fetch serving, proposals, flushes, fetch answers). Each is also an action of
@@ -368,6 +384,24 @@ const contextUpdates = {
     const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
     return { highWatermark: hw, fetchedEntries: [] };
   },
+  /** Appends a proposal at once (no linger): it is readable now, and counts for the high watermark once durable. */
+  appendProposal: (context: RaftContext, event: RaftEvent, self: RaftEventSink): Partial<RaftContext> => {
+    if (event.type !== 'raft.propose' || !proposalAcceptable(context, event)) return {};
+    appendProposalsAsLeader(context, [event], self);
+    return {};
+  },
+  /** quorum.append.linger.ms: the proposal waits, with those before it, to be appended as one write. */
+  lingerProposal: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.propose' || !proposalAcceptable(context, event)) return {};
+    const lingeringRecords = context.lingeringRecords + event.records.length;
+    invariant(lingeringRecords <= raftUncommittedEntriesMax, 'lingering proposals past the uncommitted bound');
+    return { lingeringProposals: [...context.lingeringProposals, { requestId: event.requestId, records: event.records }], lingeringRecords };
+  },
+  appendLingeringProposals: (context: RaftContext, _event: RaftEvent, self: RaftEventSink): Partial<RaftContext> => {
+    if (context.lingeringProposals.length === 0) return {};
+    appendProposalsAsLeader(context, context.lingeringProposals, self);
+    return { lingeringProposals: [], lingeringRecords: 0 };
+  },
   deliverCommitted: (context: RaftContext): Partial<RaftContext> => {
     const log = context.ports.log;
     invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
@@ -385,10 +419,10 @@ const contextUpdates = {
 export type ContextUpdateName = keyof typeof contextUpdates;
 const updates: Readonly<Record<ContextUpdateName, ContextUpdate>> = contextUpdates;
 
-function runContextUpdates(context: RaftContext, event: RaftEvent, names: readonly ContextUpdateName[]): Partial<RaftContext> {
+function runContextUpdates(context: RaftContext, event: RaftEvent, self: RaftEventSink, names: readonly ContextUpdateName[]): Partial<RaftContext> {
   let working: RaftContext | null = null;
   for (const name of names) {
-    const change = updates[name](working ?? context, event);
+    const change = updates[name](working ?? context, event, self);
     if (Object.keys(change).length === 0) continue;
     working ??= { ...context };
     Object.assign(working, change);
@@ -440,12 +474,17 @@ export const raftSetup = setup({
       return Math.max(1, due - now);
     },
     beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
+    appendLinger: ({ context }) => context.config.appendLingerMs,
     checkQuorum: ({ context }) => context.checkQuorumDelayMs,
     suspectDelay: ({ context }) => context.suspectDelayMs,
   },
   guards: {
     isVoter: ({ context }) => context.isVoter,
     isLongPolling: ({ context }) => context.config.fetchMaxWaitMs > 0,
+    lingersAppends: ({ context }) => context.config.appendLingerMs > 0,
+    /** This proposal makes the lingering batch as large as one fetch answer: append now rather than wait. */
+    fillsLingerBatch: ({ context, event }) =>
+      event.type === 'raft.propose' && context.lingeringRecords + event.records.length >= raftFetchEntriesMax,
     isSoleVoter: ({ context }) => context.isVoter && context.config.voters.length === 1,
     learnsLeadership: ({ context, event }) => learnsLeadership(context, event),
     voteNeedsPersistedGrant: ({ context, event }) => {
@@ -512,7 +551,7 @@ export const raftSetup = setup({
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
   actions: {
-    update: assign(({ context, event }, params: { steps: readonly ContextUpdateName[] }) => runContextUpdates(context, event, params.steps)),
+    update: assign(({ context, event, self }, params: { steps: readonly ContextUpdateName[] }) => runContextUpdates(context, event, self, params.steps)),
     // ---- quorum state ----
     adoptLoadedQuorum: assign(({ context, event }) => {
       const state = (event as unknown as { output: QuorumState }).output;
@@ -716,6 +755,8 @@ export const raftSetup = setup({
         failedElections: 0,
         checkQuorumDelayMs: checkQuorumWindowMs(context),
         parkedFetches: [],
+        lingeringProposals: [],
+        lingeringRecords: 0,
       };
     }),
     /** KIP-595: the first entry of a new leader is a LeaderChange record of its own epoch; committing it commits the past. */
@@ -753,32 +794,23 @@ export const raftSetup = setup({
         );
       }
     },
-    serveFetch: assign(({ context, event }) => updates.serveFetch(context, event)),
+    serveFetch: assign(({ context, event, self }) => updates.serveFetch(context, event, self)),
 
     /** Answers the held fetches that have news (new entries, another high watermark) or whose wait is over. */
-    answerParkedFetches: assign(({ context, event }) => updates.answerParkedFetches(context, event)),
+    answerParkedFetches: assign(({ context, event, self }) => updates.answerParkedFetches(context, event, self)),
 
     dropParkedFetches: assign({ parkedFetches: [] }),
-    appendProposal: ({ context, event, self }) => {
-      if (event.type !== 'raft.propose') return;
-      const log = context.ports.log;
-      const reject = (code: 'THROTTLING_QUOTA_EXCEEDED' | 'INVALID_REQUEST'): void =>
-        context.ports.proposed(event.requestId, { ok: false, code, leaderId: context.config.nodeId, epoch: context.quorum.epoch });
-      const { records } = event;
-      if (records.length === 0 || records.length > raftProposalRecordsMax || records.some((r) => r.byteLength > raftRecordBytesMax)) {
-        reject('INVALID_REQUEST');
-        return;
+    appendProposal: assign(({ context, event, self }) => updates.appendProposal(context, event, self)),
+    lingerProposal: assign(({ context, event, self }) => updates.lingerProposal(context, event, self)),
+    /** A leader that steps down before its lingering proposals are appended refuses them: they were never written. */
+    refuseLingeringProposals: assign(({ context }) => {
+      for (const p of context.lingeringProposals) {
+        context.ports.proposed(p.requestId, { ok: false, code: 'NOT_LEADER_OR_FOLLOWER', leaderId: null, epoch: context.quorum.epoch });
       }
-      if (log.endOffset() - context.highWatermark + records.length > raftUncommittedEntriesMax) {
-        reject('THROTTLING_QUOTA_EXCEEDED');
-        return;
-      }
-      const baseOffset = log.endOffset();
-      const entries = records.map((data, i): RaftEntry => ({ offset: baseOffset + i, epoch: context.quorum.epoch, record: { type: 'data', data } }));
-      appendAsLeader(context, entries, (e) => self.send(e));
-      context.ports.proposed(event.requestId, { ok: true, epoch: context.quorum.epoch, baseOffset, lastOffset: baseOffset + entries.length - 1 });
-    },
-    recordFlush: assign(({ context, event }) => updates.recordFlush(context, event)),
+      return { lingeringProposals: [], lingeringRecords: 0 };
+    }),
+
+    recordFlush: assign(({ context, event, self }) => updates.recordFlush(context, event, self)),
 
     // Check again exactly when the lease would lapse; a lone voter (lease never lapses) still re-checks once a window,
     // so the timer stays a finite, sane delay for real clocks.
@@ -787,7 +819,7 @@ export const raftSetup = setup({
     })),
 
     // ---- follower ----
-    markLeaderContact: assign(({ context, event }) => updates.markLeaderContact(context, event)),
+    markLeaderContact: assign(({ context, event, self }) => updates.markLeaderContact(context, event, self)),
     drawFetchTimeoutJitter: assign(({ context }) => ({
       fetchTimeoutJitterMs: context.ports.random.int(Math.max(1, Math.floor(context.config.fetchTimeoutMs * raftFetchTimeoutJitterFraction))),
     })),
@@ -836,16 +868,16 @@ export const raftSetup = setup({
       invariant(offset >= context.ports.log.startOffset(), 'truncation below the log start');
       return { truncateOffset: offset };
     }),
-    stageEntries: assign(({ context, event }) => updates.stageEntries(context, event)),
+    stageEntries: assign(({ context, event, self }) => updates.stageEntries(context, event, self)),
 
-    stageHighWatermark: assign(({ context, event }) => updates.stageHighWatermark(context, event)),
+    stageHighWatermark: assign(({ context, event, self }) => updates.stageHighWatermark(context, event, self)),
 
     /** Only after an agreeing fetch (and its append) does our log match the leader's up to our end. */
-    advanceFollowerHighWatermark: assign(({ context, event }) => updates.advanceFollowerHighWatermark(context, event)),
+    advanceFollowerHighWatermark: assign(({ context, event, self }) => updates.advanceFollowerHighWatermark(context, event, self)),
 
 
     // ---- both ----
-    deliverCommitted: assign(({ context, event }) => updates.deliverCommitted(context, event)),
+    deliverCommitted: assign(({ context, event, self }) => updates.deliverCommitted(context, event, self)),
 
     /** Like a failed quorum-state write, a failed log write stops the node: the actor fails, the host must stop it. */
     failOnLogError: ({ context, event }) => {
@@ -965,6 +997,38 @@ function sendLeaderFetch(context: RaftContext, maxWaitMs: number): Partial<RaftC
     }),
   );
   return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+}
+
+/** Refuses a proposal that is malformed or would pass the bound on uncommitted entries (lingering ones included). */
+function proposalAcceptable(context: RaftContext, event: ProposeEvent): boolean {
+  const reject = (code: 'THROTTLING_QUOTA_EXCEEDED' | 'INVALID_REQUEST'): false => {
+    context.ports.proposed(event.requestId, { ok: false, code, leaderId: context.config.nodeId, epoch: context.quorum.epoch });
+    return false;
+  };
+  const { records } = event;
+  if (records.length === 0 || records.length > raftProposalRecordsMax || records.some((r) => r.byteLength > raftRecordBytesMax)) {
+    return reject('INVALID_REQUEST');
+  }
+  const uncommitted = context.ports.log.endOffset() - context.highWatermark + context.lingeringRecords;
+  if (uncommitted + records.length > raftUncommittedEntriesMax) return reject('THROTTLING_QUOTA_EXCEEDED');
+  return true;
+}
+
+/** One leader write of the proposals' records, in order; each proposal learns its offsets as the write starts. */
+function appendProposalsAsLeader(context: RaftContext, proposals: readonly LingeringProposal[], self: RaftEventSink): void {
+  const epoch = context.quorum.epoch;
+  let offset = context.ports.log.endOffset();
+  const entries: RaftEntry[] = [];
+  for (const p of proposals) {
+    for (const data of p.records) entries.push({ offset: offset++, epoch, record: { type: 'data', data } });
+  }
+  invariant(entries.length > 0, 'appending proposals without records');
+  appendAsLeader(context, entries, (e) => self.send(e));
+  let baseOffset = entries[0]?.offset ?? 0;
+  for (const p of proposals) {
+    context.ports.proposed(p.requestId, { ok: true, epoch, baseOffset, lastOffset: baseOffset + p.records.length - 1 });
+    baseOffset += p.records.length;
+  }
 }
 
 function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (event: RaftEvent) => void): void {

@@ -14,12 +14,11 @@ export const leader = raftSetup.createStateConfig({
     },
     leading: {
       type: 'parallel',
-      exit: 'dropParkedFetches',
+      exit: ['dropParkedFetches', 'refuseLingeringProposals'],
       entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
       on: {
         'raft.fetch.request': { guard: not('learnsLeadership'), actions: update('serveFetch', 'answerParkedFetches', 'deliverCommitted') },
         'raft.fetch-snapshot.request': { guard: not('learnsLeadership'), actions: 'serveSnapshotChunk' },
-        'raft.propose': { actions: ['appendProposal', 'answerParkedFetches'] },
         'raft.log.flushed': { guard: 'isCurrentFlush', actions: update('recordFlush', 'answerParkedFetches', 'deliverCommitted') },
         'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
       },
@@ -45,6 +44,32 @@ export const leader = raftSetup.createStateConfig({
           states: {
             waiting: {
               after: { parkedFetchDue: { target: 'waiting', reenter: true, actions: 'answerParkedFetches' } },
+            },
+          },
+        },
+        /**
+         * quorum.append.linger.ms: proposals gather for appendLingerMs and go out as one write and one round of fetch
+         * answers, trading that much commit latency for fewer writes and messages per proposal under load.
+         */
+        batching: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: {
+                'raft.propose': [
+                  { guard: 'lingersAppends', target: 'lingering', actions: 'lingerProposal' },
+                  { actions: update('appendProposal', 'answerParkedFetches') },
+                ],
+              },
+            },
+            lingering: {
+              on: {
+                'raft.propose': [
+                  { guard: 'fillsLingerBatch', target: 'idle', actions: update('lingerProposal', 'appendLingeringProposals', 'answerParkedFetches') },
+                  { actions: 'lingerProposal' },
+                ],
+              },
+              after: { appendLinger: { target: 'idle', actions: update('appendLingeringProposals', 'answerParkedFetches') } },
             },
           },
         },
