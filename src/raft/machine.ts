@@ -49,6 +49,7 @@ export const raftMachine = raftSetup.createMachine({
     suspectDelayMs: 0,
     snapshotFetch: null,
     truncateOffset: 0,
+    appendId: 0,
   }),
   initial: 'loading',
   // Handlers every state shares; a child state's own handler wins when its guard passes.

@@ -67,11 +67,8 @@ export const follower = raftSetup.createStateConfig({
     },
     /** The next fetch (which acknowledges these entries) goes out only once they are durable. */
     appending: {
-      invoke: {
-        src: 'appendLog',
-        input: ({ context }) => ({ ports: context.ports, entries: context.fetchedEntries }),
-        onDone: { target: 'fetching', actions: update('advanceFollowerHighWatermark', 'deliverCommitted') },
-      },
+      entry: 'startFollowerAppend',
+      on: { 'raft.log.appended': { guard: 'isCurrentAppend', target: 'fetching', actions: update('advanceFollowerHighWatermark', 'deliverCommitted') } },
     },
     idle: { always: { guard: 'leaderReportedUnreachable', target: 'suspecting' }, after: { fetchIdle: 'fetching' } },
     /**
