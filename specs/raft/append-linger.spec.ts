@@ -100,4 +100,9 @@ test('append linger: a lingering batch that reaches one fetch answer of records 
     ],
   );
   t.is(node.status().endOffset, end + 600);
+  // A proposal as large as a batch does not linger alone either.
+  void node.propose(Array.from({ length: 512 }, () => new Uint8Array([3]))).then((r) => results.push(r));
+  await cluster.tick(1);
+  t.is(results.length, 3);
+  t.is(node.status().endOffset, end + 1112);
 });

@@ -1,6 +1,6 @@
 // The leader (KIP-595): durable leadership first, then a LeaderChange record of its own epoch, BeginQuorumEpoch to
 // the voters, fetch serving with divergence checks, proposals, the high watermark over voters, and check-quorum.
-import { not } from 'xstate';
+import { and, not } from 'xstate';
 import { raftSetup, update } from '../setup.js';
 import { busy, persistPending } from './shared.js';
 
@@ -57,7 +57,7 @@ export const leader = raftSetup.createStateConfig({
             idle: {
               on: {
                 'raft.propose': [
-                  { guard: 'lingersAppends', target: 'lingering', actions: 'lingerProposal' },
+                  { guard: and(['lingersAppends', not('fillsLingerBatch')]), target: 'lingering', actions: 'lingerProposal' },
                   { actions: update('appendProposal', 'answerParkedFetches') },
                 ],
               },
