@@ -20,6 +20,8 @@ export interface BenchOptions {
   ratePerSec: number;
   /** Ping interval of the ping-pong idle cluster. */
   intervalMs: number;
+  /** The raft-quorum leader's quorum.append.linger.ms (0, the default: each proposal is appended as it arrives). */
+  appendLingerMs: number;
   /** How frames cross the network ('bytes': the wire check mode). */
   wire: WireMode;
 }
@@ -59,10 +61,16 @@ export function benchSchedule(system: BenchSystem, load: BenchLoad, o: BenchOpti
         system: 'raft-quorum',
         cluster: { nodes: combined3 },
         network: { latencyMinMs: 1, latencyMaxMs: 10 },
-        workload: { params: load === 'idle' ? { proposals: 0 } : { proposals, proposalsPerSec: o.ratePerSec } },
+        workload: {
+          params: {
+            ...(load === 'idle' ? { proposals: 0 } : { proposals, proposalsPerSec: o.ratePerSec }),
+            ...(o.appendLingerMs > 0 ? { 'raft.appendLingerMs': o.appendLingerMs } : {}),
+          },
+        },
         phases: { safetyMs: virtualMs, livenessMs: 10_000 },
       });
-      return { schedule, what: load === 'idle' ? '3 voters, no proposals' : `3 voters, ${o.ratePerSec} proposals/s` };
+      const linger = o.appendLingerMs > 0 ? `, append linger ${o.appendLingerMs} ms` : '';
+      return { schedule, what: load === 'idle' ? `3 voters, no proposals${linger}` : `3 voters, ${o.ratePerSec} proposals/s${linger}` };
     }
     case 'cluster': {
       const messages = Math.round((o.ratePerSec * virtualMs) / 1000);

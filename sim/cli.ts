@@ -25,7 +25,7 @@ commands:
   replay --trace FILE
       re-run the seed and schedule recorded in a trace file and check the new trace matches it line for line
   bench [--system ping-pong|raft-quorum|cluster|all] [--load idle|load|both] [--virtual-s N] [--load-virtual-s N]
-        [--rate N] [--interval-ms N] [--wire-check]
+        [--rate N] [--interval-ms N] [--append-linger-ms N] [--wire-check]
       simulated seconds per wall second and per CPU second of a 3-node cluster: idle (default 600 virtual s;
       ping-pong: each node pings its neighbour every --interval-ms, default 500) and under load (default 60
       virtual s at --rate 50: proposals/s for raft-quorum, acks=all records/s for cluster); default: all, both
@@ -42,7 +42,7 @@ const knownFlags: Record<string, readonly string[]> = {
   run: ['schedule', 'seed', 'trace', 'check-determinism', 'no-shrink', 'out', 'wire-check'],
   explore: ['wire-check', 'seeds', 'from', 'jobs', 'schedule', 'no-shrink', 'out'],
   replay: ['trace'],
-  bench: ['system', 'load', 'virtual-s', 'load-virtual-s', 'rate', 'interval-ms', 'wire-check'],
+  bench: ['system', 'load', 'virtual-s', 'load-virtual-s', 'rate', 'interval-ms', 'append-linger-ms', 'wire-check'],
 };
 const booleanFlags = new Set(['check-determinism', 'no-shrink', 'wire-check']);
 
@@ -265,6 +265,7 @@ async function commandBench(flags: Flags): Promise<number> {
     loadVirtualS: int(flags, 'load-virtual-s', 60, 1),
     ratePerSec: int(flags, 'rate', 50, 1),
     intervalMs: int(flags, 'interval-ms', 500, 1),
+    appendLingerMs: int(flags, 'append-linger-ms', 0, 0),
     wire: flags.has('wire-check') ? 'bytes' : 'in-process',
   };
   const systemFlag = str(flags, 'system') ?? 'all';

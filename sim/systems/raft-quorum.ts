@@ -37,7 +37,7 @@ export interface RaftQuorumParams {
   raft: Partial<RaftConfig>;
 }
 
-const raftTunables = ['electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'fetchMaxWaitMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const;
+const raftTunables = ['appendLingerMs', 'electionTimeoutMs', 'fetchTimeoutMs', 'electionBackoffMaxMs', 'retryBackoffMs', 'fetchIdleMs', 'fetchMaxWaitMs', 'beginQuorumEpochRetryMs', 'observerDiscoveryMs', 'fetchRetryMs'] as const;
 
 export function raftQuorumParams(raw: Record<string, number | string | boolean>): RaftQuorumParams {
   const num = (key: string, fallback: number): number => {

@@ -39,6 +39,8 @@ export const raftMachine = raftSetup.createMachine({
     replicas: {},
     checkQuorumDelayMs: input.config.fetchTimeoutMs,
     parkedFetches: [],
+    lingeringProposals: [],
+    lingeringRecords: 0,
     leaderContactMs: 0,
     fetchedEntries: [],
     fetchedHighWatermark: 0,
@@ -47,6 +49,7 @@ export const raftMachine = raftSetup.createMachine({
     suspectDelayMs: 0,
     snapshotFetch: null,
     truncateOffset: 0,
+    appendId: 0,
   }),
   initial: 'loading',
   // Handlers every state shares; a child state's own handler wins when its guard passes.

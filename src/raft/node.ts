@@ -5,6 +5,8 @@ import { createActor, type Actor } from 'xstate';
 import type { Clock, Logger, Random } from '../runtime/index.js';
 import { silentLogger } from '../runtime/index.js';
 import {
+  raftAppendLingerMsDefault,
+  raftAppendLingerMsMax,
   raftBeginQuorumEpochRetryMsDefault,
   raftElectionBackoffMaxMsDefault,
   raftElectionTimeoutMsDefault,
@@ -36,6 +38,7 @@ export function raftConfig(nodeId: NodeId, voters: readonly NodeId[], overrides:
     beginQuorumEpochRetryMs: raftBeginQuorumEpochRetryMsDefault,
     observerDiscoveryMs: raftObserverDiscoveryMsDefault,
     fetchRetryMs: raftFetchRetryMsDefault,
+    appendLingerMs: raftAppendLingerMsDefault,
     ...overrides,
     // Kafka holds a fetch 500 ms against a 2000 ms fetch timeout; a shorter fetch timeout scales the wait down with it.
     fetchMaxWaitMs: overrides.fetchMaxWaitMs ?? Math.min(raftFetchMaxWaitMsDefault, Math.floor((overrides.fetchTimeoutMs ?? raftFetchTimeoutMsDefault) / 4)),
@@ -48,6 +51,10 @@ export function raftConfig(nodeId: NodeId, voters: readonly NodeId[], overrides:
   invariant(
     Number.isInteger(config.fetchMaxWaitMs) && config.fetchMaxWaitMs >= 0 && config.fetchMaxWaitMs <= raftFetchMaxWaitMsMax && config.fetchMaxWaitMs < config.fetchTimeoutMs,
     () => `raft config fetchMaxWaitMs must be an integer in [0, ${Math.min(raftFetchMaxWaitMsMax, config.fetchTimeoutMs - 1)}], got ${config.fetchMaxWaitMs}`,
+  );
+  invariant(
+    Number.isInteger(config.appendLingerMs) && config.appendLingerMs >= 0 && config.appendLingerMs <= raftAppendLingerMsMax,
+    () => `raft config appendLingerMs must be an integer in [0, ${raftAppendLingerMsMax}], got ${config.appendLingerMs}`,
   );
   return config;
 }

@@ -103,4 +103,9 @@ export interface RaftConfig {
   beginQuorumEpochRetryMs: number;
   observerDiscoveryMs: number;
   fetchRetryMs: number;
+  /**
+   * quorum.append.linger.ms: how long the leader gathers proposals before it appends them as one write (0: each is
+   * appended as it arrives).
+   */
+  appendLingerMs: number;
 }

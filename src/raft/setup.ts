@@ -53,6 +53,14 @@ export interface ParkedFetch {
   deadlineMs: number;
 }
 
+/** A proposal waiting out the append linger (quorum.append.linger.ms) on the leader. */
+export interface LingeringProposal {
+  requestId: number;
+  records: Uint8Array[];
+}
+
+type ProposeEvent = Extract<RaftEvent, { type: 'raft.propose' }>;
+
 export interface Outbound {
   to: NodeId;
   message: RaftMessage;
@@ -94,6 +102,9 @@ export interface RaftContext {
   checkQuorumDelayMs: number;
   /** Fetches that found nothing new, held until the log grows, the high watermark moves or their wait ends. */
   parkedFetches: ParkedFetch[];
+  /** Proposals gathered for the next append (quorum.append.linger.ms), and their record count. */
+  lingeringProposals: LingeringProposal[];
+  lingeringRecords: number;
   // Follower
   /** When the leader last answered a fetch (or when we started following it). */
   leaderContactMs: number;
@@ -111,6 +122,8 @@ export interface RaftContext {
   /** A snapshot being fetched from the leader (KIP-630), chunk by chunk. */
   snapshotFetch: SnapshotFetch | null;
   truncateOffset: number;
+  /** Id of the follower's latest append of fetched entries; only its completion moves `appending` on. */
+  appendId: number;
 }
 
 export class RaftStorageError extends Error {
@@ -137,6 +150,8 @@ export type RaftEvent =
   | { type: 'raft.log.flushed'; epoch: number; endOffset: number }
   /** The leader's append failed (disk full, I/O error): the node cannot go on safely. */
   | { type: 'raft.log.failed'; reason: string }
+  /** A follower's append of fetched entries (`appendId`) became durable. */
+  | { type: 'raft.log.appended'; appendId: number }
   /**
    * From the host's transport: the connection to `nodeId` was reset or failed (a crashed process), not merely silent.
    * A hint, never proof: a follower only probes its leader and pre-votes early; the others' refusals keep it harmless.
@@ -273,6 +288,157 @@ function checkHighWatermark(context: RaftContext, next: number): number {
   return next;
 }
 
+/** A change of the context computed from the context and the event (sending is allowed; the chart decides when). */
+type ContextUpdate = (context: RaftContext, event: RaftEvent, self: RaftEventSink) => Partial<RaftContext>;
+
+/** The actor itself, for the completions of writes it starts (`raft.log.flushed`, `raft.log.failed`). */
+interface RaftEventSink {
+  send(event: RaftEvent): void;
+}
+
+/**
+ * The context updates of the hot paths (fetch serving, proposals, flushes, fetch answers). Each is also an action of
+ * its own name; `update(...)` runs several as one assign, each seeing what the previous left: xstate copies the context
+ * and rebuilds its snapshot once per assign, and these run on every Raft message, several per event.
+ */
+const contextUpdates = {
+  serveFetch: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.request') return {};
+    const { body } = event;
+    const log = context.ports.log;
+    const reply = (r: FetchResponse): void => context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, r));
+    if (body.replicaEpoch < context.quorum.epoch) {
+      reply(fetchReply(context, 'FENCED_LEADER_EPOCH'));
+      return {};
+    }
+    const now = context.ports.clock.now();
+    const known = context.replicas[event.from];
+    const replicas = { ...context.replicas, [event.from]: { endOffset: known?.endOffset ?? -1, lastContactMs: now } };
+    if (body.fetchOffset < log.startOffset()) {
+      reply(fetchReply(context, null, { snapshotId: log.latestSnapshot() }));
+      return { replicas };
+    }
+    const diverging = fetchDivergence(body.fetchOffset, body.lastFetchedEpoch, log.endOffsetForEpoch(body.lastFetchedEpoch));
+    if (diverging !== null || body.fetchOffset > log.endOffset()) {
+      const divergingEpoch = diverging ?? log.endOffsetForEpoch(body.lastFetchedEpoch);
+      reply(fetchReply(context, null, { divergingEpoch }));
+      return { replicas };
+    }
+    // The fetch agrees with our log up to fetchOffset, so the replica holds our prefix up to there.
+    replicas[event.from] = { endOffset: body.fetchOffset, lastContactMs: now };
+    const next = { ...context, replicas };
+    const hw = checkHighWatermark(context, leaderHighWatermark(next));
+    const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
+    // A newer fetch from the same replica supersedes one we hold (that one's answer would be ignored as stale).
+    const others = context.parkedFetches.filter((p) => p.from !== event.from);
+    const maxWaitMs = Math.min(body.maxWaitMs ?? 0, context.config.fetchMaxWaitMs);
+    if (entries.length === 0 && maxWaitMs > 0 && hw === (body.highWatermark ?? -1)) {
+      const parked: ParkedFetch = {
+        from: event.from,
+        correlationId: event.correlationId,
+        fetchOffset: body.fetchOffset,
+        maxEntries: body.maxEntries,
+        knownHighWatermark: hw,
+        deadlineMs: now + maxWaitMs,
+      };
+      return { replicas, highWatermark: hw, parkedFetches: [...others, parked] };
+    }
+    reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
+    return { replicas, highWatermark: hw, parkedFetches: others };
+  },
+  answerParkedFetches: (context: RaftContext): Partial<RaftContext> => {
+    if (context.parkedFetches.length === 0) return {};
+    const log = context.ports.log;
+    const now = context.ports.clock.now();
+    const kept: ParkedFetch[] = [];
+    for (const p of context.parkedFetches) {
+      const due = log.endOffset() > p.fetchOffset || context.highWatermark !== p.knownHighWatermark || now >= p.deadlineMs || p.fetchOffset < log.startOffset();
+      if (!due) {
+        kept.push(p);
+        continue;
+      }
+      // A leader never truncates its own log, so the fetch still agrees with it; compaction may have passed it.
+      const answer =
+        p.fetchOffset < log.startOffset()
+          ? fetchReply(context, null, { snapshotId: log.latestSnapshot() })
+          : fetchReply(context, null, { entries: log.read(p.fetchOffset, Math.min(p.maxEntries, raftFetchEntriesMax)) });
+      context.ports.send(p.from, message(context, 'raft.fetch.response', p.correlationId, answer));
+    }
+    return kept.length === context.parkedFetches.length ? {} : { parkedFetches: kept };
+  },
+  recordFlush: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.log.flushed') return {};
+    const flushedEndOffset = Math.max(context.flushedEndOffset, Math.min(event.endOffset, context.ports.log.endOffset()));
+    const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
+    return { flushedEndOffset, highWatermark: hw };
+  },
+  markLeaderContact: (context: RaftContext): Partial<RaftContext> => ({ leaderContactMs: context.ports.clock.now() }),
+  stageEntries: (_context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.response') return {};
+    const entries = event.body.entries;
+    entries.forEach((e, i) => invariant(i === 0 || e.offset === (entries[i - 1]?.offset ?? -1) + 1, 'fetched entries are not contiguous'));
+    return { fetchedEntries: entries, fetchedHighWatermark: event.body.highWatermark };
+  },
+  stageHighWatermark: (_context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.fetch.response') return {};
+    return { fetchedEntries: [], fetchedHighWatermark: event.body.highWatermark };
+  },
+  advanceFollowerHighWatermark: (context: RaftContext): Partial<RaftContext> => {
+    const candidate = Math.min(context.fetchedHighWatermark, context.ports.log.endOffset());
+    const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
+    return { highWatermark: hw, fetchedEntries: [] };
+  },
+  /** Appends a proposal at once (no linger): it is readable now, and counts for the high watermark once durable. */
+  appendProposal: (context: RaftContext, event: RaftEvent, self: RaftEventSink): Partial<RaftContext> => {
+    if (event.type !== 'raft.propose' || !proposalAcceptable(context, event)) return {};
+    appendProposalsAsLeader(context, [event], self);
+    return {};
+  },
+  /** quorum.append.linger.ms: the proposal waits, with those before it, to be appended as one write. */
+  lingerProposal: (context: RaftContext, event: RaftEvent): Partial<RaftContext> => {
+    if (event.type !== 'raft.propose' || !proposalAcceptable(context, event)) return {};
+    const lingeringRecords = context.lingeringRecords + event.records.length;
+    invariant(lingeringRecords <= raftUncommittedEntriesMax, 'lingering proposals past the uncommitted bound');
+    return { lingeringProposals: [...context.lingeringProposals, { requestId: event.requestId, records: event.records }], lingeringRecords };
+  },
+  appendLingeringProposals: (context: RaftContext, _event: RaftEvent, self: RaftEventSink): Partial<RaftContext> => {
+    if (context.lingeringProposals.length === 0) return {};
+    appendProposalsAsLeader(context, context.lingeringProposals, self);
+    return { lingeringProposals: [], lingeringRecords: 0 };
+  },
+  deliverCommitted: (context: RaftContext): Partial<RaftContext> => {
+    const log = context.ports.log;
+    invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
+    let applied = context.appliedOffset;
+    while (applied < context.highWatermark) {
+      const batch = log.read(applied, Math.min(raftFetchEntriesMax, context.highWatermark - applied));
+      invariant(batch.length > 0 && batch[0]?.offset === applied, () => `committed entry ${applied} missing from the log`);
+      context.ports.listener.onCommit(batch, context.highWatermark);
+      applied += batch.length;
+    }
+    return { appliedOffset: applied };
+  },
+} satisfies Record<string, ContextUpdate>;
+
+export type ContextUpdateName = keyof typeof contextUpdates;
+const updates: Readonly<Record<ContextUpdateName, ContextUpdate>> = contextUpdates;
+
+function runContextUpdates(context: RaftContext, event: RaftEvent, self: RaftEventSink, names: readonly ContextUpdateName[]): Partial<RaftContext> {
+  let working: RaftContext | null = null;
+  for (const name of names) {
+    const change = updates[name](working ?? context, event, self);
+    if (Object.keys(change).length === 0) continue;
+    working ??= { ...context };
+    Object.assign(working, change);
+  }
+  return working ?? {};
+}
+
+/** The chart's way to run several context updates in order as one assign: `actions: update('serveFetch', 'deliverCommitted')`. */
+export function update(...steps: ContextUpdateName[]): { type: 'update'; params: { steps: readonly ContextUpdateName[] } } {
+  return { type: 'update', params: { steps } };
+}
+
 export const raftSetup = setup({
   types: {
     context: {} as RaftContext,
@@ -286,7 +452,6 @@ export const raftSetup = setup({
       return input.ports.store.write(input.state);
     }),
     truncateLog: fromPromise<void, { ports: RaftPorts; offset: number }>(({ input }) => input.ports.log.truncateTo(input.offset)),
-    appendLog: fromPromise<void, { ports: RaftPorts; entries: RaftEntry[] }>(({ input }) => input.ports.log.append(input.entries)),
     installSnapshot: fromPromise<void, { ports: RaftPorts; fetch: SnapshotFetch | null }>(({ input }) => {
       invariant(input.fetch !== null, 'installing a snapshot that was not fetched');
       return input.ports.log.installSnapshot(input.fetch.id, concatChunks(input.fetch.chunks));
@@ -312,12 +477,17 @@ export const raftSetup = setup({
       return Math.max(1, due - now);
     },
     beginQuorumEpochRetry: ({ context }) => context.config.beginQuorumEpochRetryMs,
+    appendLinger: ({ context }) => context.config.appendLingerMs,
     checkQuorum: ({ context }) => context.checkQuorumDelayMs,
     suspectDelay: ({ context }) => context.suspectDelayMs,
   },
   guards: {
     isVoter: ({ context }) => context.isVoter,
     isLongPolling: ({ context }) => context.config.fetchMaxWaitMs > 0,
+    lingersAppends: ({ context }) => context.config.appendLingerMs > 0,
+    /** This proposal makes the lingering batch as large as one fetch answer: append now rather than wait. */
+    fillsLingerBatch: ({ context, event }) =>
+      event.type === 'raft.propose' && context.lingeringRecords + event.records.length >= raftFetchEntriesMax,
     isSoleVoter: ({ context }) => context.isVoter && context.config.voters.length === 1,
     learnsLeadership: ({ context, event }) => learnsLeadership(context, event),
     voteNeedsPersistedGrant: ({ context, event }) => {
@@ -376,6 +546,7 @@ export const raftSetup = setup({
         (event.body.bytes.byteLength === 0 && event.body.position < event.body.size)),
     snapshotComplete: ({ context, event }) =>
       event.type === 'raft.fetch-snapshot.response' && (context.snapshotFetch?.received ?? 0) + event.body.bytes.byteLength >= event.body.size,
+    isCurrentAppend: ({ context, event }) => event.type === 'raft.log.appended' && event.appendId === context.appendId,
     isCurrentFlush: ({ context, event }) => event.type === 'raft.log.flushed' && event.epoch === context.quorum.epoch,
     isLeaderReportedUnreachable: ({ context, event }) =>
       event.type === 'raft.peer.unreachable' && context.quorum.leaderId !== null && event.nodeId === context.quorum.leaderId,
@@ -384,6 +555,7 @@ export const raftSetup = setup({
     hasQuorumContact: ({ context }) => quorumDeadline(context) > context.ports.clock.now(),
   },
   actions: {
+    update: assign(({ context, event, self }, params: { steps: readonly ContextUpdateName[] }) => runContextUpdates(context, event, self, params.steps)),
     // ---- quorum state ----
     adoptLoadedQuorum: assign(({ context, event }) => {
       const state = (event as unknown as { output: QuorumState }).output;
@@ -587,6 +759,8 @@ export const raftSetup = setup({
         failedElections: 0,
         checkQuorumDelayMs: checkQuorumWindowMs(context),
         parkedFetches: [],
+        lingeringProposals: [],
+        lingeringRecords: 0,
       };
     }),
     /** KIP-595: the first entry of a new leader is a LeaderChange record of its own epoch; committing it commits the past. */
@@ -624,97 +798,24 @@ export const raftSetup = setup({
         );
       }
     },
-    serveFetch: assign(({ context, event }) => {
-      if (event.type !== 'raft.fetch.request') return {};
-      const { body } = event;
-      const log = context.ports.log;
-      const reply = (r: FetchResponse): void => context.ports.send(event.from, message(context, 'raft.fetch.response', event.correlationId, r));
-      if (body.replicaEpoch < context.quorum.epoch) {
-        reply(fetchReply(context, 'FENCED_LEADER_EPOCH'));
-        return {};
-      }
-      const now = context.ports.clock.now();
-      const known = context.replicas[event.from];
-      const replicas = { ...context.replicas, [event.from]: { endOffset: known?.endOffset ?? -1, lastContactMs: now } };
-      if (body.fetchOffset < log.startOffset()) {
-        reply(fetchReply(context, null, { snapshotId: log.latestSnapshot() }));
-        return { replicas };
-      }
-      const diverging = fetchDivergence(body.fetchOffset, body.lastFetchedEpoch, log.endOffsetForEpoch(body.lastFetchedEpoch));
-      if (diverging !== null || body.fetchOffset > log.endOffset()) {
-        const divergingEpoch = diverging ?? log.endOffsetForEpoch(body.lastFetchedEpoch);
-        reply(fetchReply(context, null, { divergingEpoch }));
-        return { replicas };
-      }
-      // The fetch agrees with our log up to fetchOffset, so the replica holds our prefix up to there.
-      replicas[event.from] = { endOffset: body.fetchOffset, lastContactMs: now };
-      const next = { ...context, replicas };
-      const hw = checkHighWatermark(context, leaderHighWatermark(next));
-      const entries = log.read(body.fetchOffset, Math.min(body.maxEntries, raftFetchEntriesMax));
-      // A newer fetch from the same replica supersedes one we hold (that one's answer would be ignored as stale).
-      const others = context.parkedFetches.filter((p) => p.from !== event.from);
-      const maxWaitMs = Math.min(body.maxWaitMs ?? 0, context.config.fetchMaxWaitMs);
-      if (entries.length === 0 && maxWaitMs > 0 && hw === (body.highWatermark ?? -1)) {
-        const parked: ParkedFetch = {
-          from: event.from,
-          correlationId: event.correlationId,
-          fetchOffset: body.fetchOffset,
-          maxEntries: body.maxEntries,
-          knownHighWatermark: hw,
-          deadlineMs: now + maxWaitMs,
-        };
-        return { replicas, highWatermark: hw, parkedFetches: [...others, parked] };
-      }
-      reply(fetchReply({ ...next, highWatermark: hw }, null, { entries }));
-      return { replicas, highWatermark: hw, parkedFetches: others };
-    }),
+    serveFetch: assign(({ context, event, self }) => updates.serveFetch(context, event, self)),
+
     /** Answers the held fetches that have news (new entries, another high watermark) or whose wait is over. */
-    answerParkedFetches: assign(({ context }) => {
-      if (context.parkedFetches.length === 0) return {};
-      const log = context.ports.log;
-      const now = context.ports.clock.now();
-      const kept: ParkedFetch[] = [];
-      for (const p of context.parkedFetches) {
-        const due = log.endOffset() > p.fetchOffset || context.highWatermark !== p.knownHighWatermark || now >= p.deadlineMs || p.fetchOffset < log.startOffset();
-        if (!due) {
-          kept.push(p);
-          continue;
-        }
-        // A leader never truncates its own log, so the fetch still agrees with it; compaction may have passed it.
-        const answer =
-          p.fetchOffset < log.startOffset()
-            ? fetchReply(context, null, { snapshotId: log.latestSnapshot() })
-            : fetchReply(context, null, { entries: log.read(p.fetchOffset, Math.min(p.maxEntries, raftFetchEntriesMax)) });
-        context.ports.send(p.from, message(context, 'raft.fetch.response', p.correlationId, answer));
-      }
-      return kept.length === context.parkedFetches.length ? {} : { parkedFetches: kept };
-    }),
+    answerParkedFetches: assign(({ context, event, self }) => updates.answerParkedFetches(context, event, self)),
+
     dropParkedFetches: assign({ parkedFetches: [] }),
-    appendProposal: ({ context, event, self }) => {
-      if (event.type !== 'raft.propose') return;
-      const log = context.ports.log;
-      const reject = (code: 'THROTTLING_QUOTA_EXCEEDED' | 'INVALID_REQUEST'): void =>
-        context.ports.proposed(event.requestId, { ok: false, code, leaderId: context.config.nodeId, epoch: context.quorum.epoch });
-      const { records } = event;
-      if (records.length === 0 || records.length > raftProposalRecordsMax || records.some((r) => r.byteLength > raftRecordBytesMax)) {
-        reject('INVALID_REQUEST');
-        return;
+    appendProposal: assign(({ context, event, self }) => updates.appendProposal(context, event, self)),
+    lingerProposal: assign(({ context, event, self }) => updates.lingerProposal(context, event, self)),
+    /** A leader that steps down before its lingering proposals are appended refuses them: they were never written. */
+    refuseLingeringProposals: assign(({ context }) => {
+      for (const p of context.lingeringProposals) {
+        context.ports.proposed(p.requestId, { ok: false, code: 'NOT_LEADER_OR_FOLLOWER', leaderId: null, epoch: context.quorum.epoch });
       }
-      if (log.endOffset() - context.highWatermark + records.length > raftUncommittedEntriesMax) {
-        reject('THROTTLING_QUOTA_EXCEEDED');
-        return;
-      }
-      const baseOffset = log.endOffset();
-      const entries = records.map((data, i): RaftEntry => ({ offset: baseOffset + i, epoch: context.quorum.epoch, record: { type: 'data', data } }));
-      appendAsLeader(context, entries, (e) => self.send(e));
-      context.ports.proposed(event.requestId, { ok: true, epoch: context.quorum.epoch, baseOffset, lastOffset: baseOffset + entries.length - 1 });
-    },
-    recordFlush: assign(({ context, event }) => {
-      if (event.type !== 'raft.log.flushed') return {};
-      const flushedEndOffset = Math.max(context.flushedEndOffset, Math.min(event.endOffset, context.ports.log.endOffset()));
-      const hw = checkHighWatermark(context, leaderHighWatermark({ ...context, flushedEndOffset }));
-      return { flushedEndOffset, highWatermark: hw };
+      return { lingeringProposals: [], lingeringRecords: 0 };
     }),
+
+    recordFlush: assign(({ context, event, self }) => updates.recordFlush(context, event, self)),
+
     // Check again exactly when the lease would lapse; a lone voter (lease never lapses) still re-checks once a window,
     // so the timer stays a finite, sane delay for real clocks.
     scheduleQuorumCheck: assign(({ context }) => ({
@@ -722,7 +823,7 @@ export const raftSetup = setup({
     })),
 
     // ---- follower ----
-    markLeaderContact: assign(({ context }) => ({ leaderContactMs: context.ports.clock.now() })),
+    markLeaderContact: assign(({ context, event, self }) => updates.markLeaderContact(context, event, self)),
     drawFetchTimeoutJitter: assign(({ context }) => ({
       fetchTimeoutJitterMs: context.ports.random.int(Math.max(1, Math.floor(context.config.fetchTimeoutMs * raftFetchTimeoutJitterFraction))),
     })),
@@ -771,36 +872,31 @@ export const raftSetup = setup({
       invariant(offset >= context.ports.log.startOffset(), 'truncation below the log start');
       return { truncateOffset: offset };
     }),
-    stageEntries: assign(({ event }) => {
-      if (event.type !== 'raft.fetch.response') return {};
-      const entries = event.body.entries;
-      entries.forEach((e, i) => invariant(i === 0 || e.offset === (entries[i - 1]?.offset ?? -1) + 1, 'fetched entries are not contiguous'));
-      return { fetchedEntries: entries, fetchedHighWatermark: event.body.highWatermark };
+    /**
+     * Writes the fetched entries; `raft.log.appended` says they are durable (a plain promise and an event, like the
+     * leader's own appends, rather than an invoked actor: this runs once per fetch answer with entries, and an actor
+     * per write cost ~5% of a loaded quorum's CPU). A completion that arrives after we left `appending` is ignored by
+     * its id; a failed write stops the node (`raft.log.failed`).
+     */
+    startFollowerAppend: assign(({ context, self }) => {
+      const appendId = context.appendId + 1;
+      context.ports.log.append(context.fetchedEntries).then(
+        () => self.send({ type: 'raft.log.appended', appendId }),
+        (error: unknown) => self.send({ type: 'raft.log.failed', reason: String(error) }),
+      );
+      return { appendId };
     }),
-    stageHighWatermark: assign(({ event }) => {
-      if (event.type !== 'raft.fetch.response') return {};
-      return { fetchedEntries: [], fetchedHighWatermark: event.body.highWatermark };
-    }),
+    stageEntries: assign(({ context, event, self }) => updates.stageEntries(context, event, self)),
+
+    stageHighWatermark: assign(({ context, event, self }) => updates.stageHighWatermark(context, event, self)),
+
     /** Only after an agreeing fetch (and its append) does our log match the leader's up to our end. */
-    advanceFollowerHighWatermark: assign(({ context }) => {
-      const candidate = Math.min(context.fetchedHighWatermark, context.ports.log.endOffset());
-      const hw = checkHighWatermark(context, Math.max(context.highWatermark, candidate));
-      return { highWatermark: hw, fetchedEntries: [] };
-    }),
+    advanceFollowerHighWatermark: assign(({ context, event, self }) => updates.advanceFollowerHighWatermark(context, event, self)),
+
 
     // ---- both ----
-    deliverCommitted: assign(({ context }) => {
-      const log = context.ports.log;
-      invariant(context.highWatermark <= log.endOffset(), 'high watermark past the log end');
-      let applied = context.appliedOffset;
-      while (applied < context.highWatermark) {
-        const batch = log.read(applied, Math.min(raftFetchEntriesMax, context.highWatermark - applied));
-        invariant(batch.length > 0 && batch[0]?.offset === applied, () => `committed entry ${applied} missing from the log`);
-        context.ports.listener.onCommit(batch, context.highWatermark);
-        applied += batch.length;
-      }
-      return { appliedOffset: applied };
-    }),
+    deliverCommitted: assign(({ context, event, self }) => updates.deliverCommitted(context, event, self)),
+
     /** Like a failed quorum-state write, a failed log write stops the node: the actor fails, the host must stop it. */
     failOnLogError: ({ context, event }) => {
       if (event.type !== 'raft.log.failed') return;
@@ -919,6 +1015,38 @@ function sendLeaderFetch(context: RaftContext, maxWaitMs: number): Partial<RaftC
     }),
   );
   return { roundCorrelationId: correlationId, nextCorrelationId: correlationId + 1 };
+}
+
+/** Refuses a proposal that is malformed or would pass the bound on uncommitted entries (lingering ones included). */
+function proposalAcceptable(context: RaftContext, event: ProposeEvent): boolean {
+  const reject = (code: 'THROTTLING_QUOTA_EXCEEDED' | 'INVALID_REQUEST'): false => {
+    context.ports.proposed(event.requestId, { ok: false, code, leaderId: context.config.nodeId, epoch: context.quorum.epoch });
+    return false;
+  };
+  const { records } = event;
+  if (records.length === 0 || records.length > raftProposalRecordsMax || records.some((r) => r.byteLength > raftRecordBytesMax)) {
+    return reject('INVALID_REQUEST');
+  }
+  const uncommitted = context.ports.log.endOffset() - context.highWatermark + context.lingeringRecords;
+  if (uncommitted + records.length > raftUncommittedEntriesMax) return reject('THROTTLING_QUOTA_EXCEEDED');
+  return true;
+}
+
+/** One leader write of the proposals' records, in order; each proposal learns its offsets as the write starts. */
+function appendProposalsAsLeader(context: RaftContext, proposals: readonly LingeringProposal[], self: RaftEventSink): void {
+  const epoch = context.quorum.epoch;
+  let offset = context.ports.log.endOffset();
+  const entries: RaftEntry[] = [];
+  for (const p of proposals) {
+    for (const data of p.records) entries.push({ offset: offset++, epoch, record: { type: 'data', data } });
+  }
+  invariant(entries.length > 0, 'appending proposals without records');
+  appendAsLeader(context, entries, (e) => self.send(e));
+  let baseOffset = entries[0]?.offset ?? 0;
+  for (const p of proposals) {
+    context.ports.proposed(p.requestId, { ok: true, epoch, baseOffset, lastOffset: baseOffset + p.records.length - 1 });
+    baseOffset += p.records.length;
+  }
 }
 
 function appendAsLeader(context: RaftContext, entries: RaftEntry[], notify: (event: RaftEvent) => void): void {

@@ -1,7 +1,7 @@
 // Followers and observers pull from the leader (KIP-595): fetch, truncate on a diverging epoch, append durably
 // before the next fetch acknowledges it, and advance the high watermark only over what the leader confirmed.
 import { and } from 'xstate';
-import { raftSetup } from '../setup.js';
+import { raftSetup, update } from '../setup.js';
 
 /** Pull replication (KIP-595): fetch from the leader, truncate on divergence, append, learn the high watermark. */
 export const follower = raftSetup.createStateConfig({
@@ -40,7 +40,7 @@ export const follower = raftSetup.createStateConfig({
           {
             guard: and(['isCurrentFetchResponse', 'fetchHasEntries']),
             target: 'appending',
-            actions: ['markLeaderContact', 'stageEntries'],
+            actions: update('markLeaderContact', 'stageEntries'),
           },
           // Long-polling, an answer with nothing new comes back when the leader's wait ended: fetch again in this
           // same step (a 0 ms idle timer cost one more scheduler step per fetch, a fifth of an idle quorum's work).
@@ -48,12 +48,12 @@ export const follower = raftSetup.createStateConfig({
             guard: and(['isCurrentFetchResponse', 'isLongPolling']),
             target: 'fetching',
             reenter: true,
-            actions: ['markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'],
+            actions: update('markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'),
           },
           {
             guard: 'isCurrentFetchResponse',
             target: 'idle',
-            actions: ['markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'],
+            actions: update('markLeaderContact', 'stageHighWatermark', 'advanceFollowerHighWatermark', 'deliverCommitted'),
           },
         ],
       },
@@ -67,11 +67,8 @@ export const follower = raftSetup.createStateConfig({
     },
     /** The next fetch (which acknowledges these entries) goes out only once they are durable. */
     appending: {
-      invoke: {
-        src: 'appendLog',
-        input: ({ context }) => ({ ports: context.ports, entries: context.fetchedEntries }),
-        onDone: { target: 'fetching', actions: ['advanceFollowerHighWatermark', 'deliverCommitted'] },
-      },
+      entry: 'startFollowerAppend',
+      on: { 'raft.log.appended': { guard: 'isCurrentAppend', target: 'fetching', actions: update('advanceFollowerHighWatermark', 'deliverCommitted') } },
     },
     idle: { always: { guard: 'leaderReportedUnreachable', target: 'suspecting' }, after: { fetchIdle: 'fetching' } },
     /**

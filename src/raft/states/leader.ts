@@ -1,7 +1,7 @@
 // The leader (KIP-595): durable leadership first, then a LeaderChange record of its own epoch, BeginQuorumEpoch to
 // the voters, fetch serving with divergence checks, proposals, the high watermark over voters, and check-quorum.
-import { not } from 'xstate';
-import { raftSetup } from '../setup.js';
+import { and, not } from 'xstate';
+import { raftSetup, update } from '../setup.js';
 import { busy, persistPending } from './shared.js';
 
 export const leader = raftSetup.createStateConfig({
@@ -14,13 +14,12 @@ export const leader = raftSetup.createStateConfig({
     },
     leading: {
       type: 'parallel',
-      exit: 'dropParkedFetches',
+      exit: ['dropParkedFetches', 'refuseLingeringProposals'],
       entry: [{ type: 'setRole', params: { role: 'leader' } }, 'becomeLeader', 'appendLeaderChange', { type: 'sendBeginQuorumEpoch', params: { onlyUnfetched: false } }],
       on: {
-        'raft.fetch.request': { guard: not('learnsLeadership'), actions: ['serveFetch', 'answerParkedFetches', 'deliverCommitted'] },
+        'raft.fetch.request': { guard: not('learnsLeadership'), actions: update('serveFetch', 'answerParkedFetches', 'deliverCommitted') },
         'raft.fetch-snapshot.request': { guard: not('learnsLeadership'), actions: 'serveSnapshotChunk' },
-        'raft.propose': { actions: ['appendProposal', 'answerParkedFetches'] },
-        'raft.log.flushed': { guard: 'isCurrentFlush', actions: ['recordFlush', 'answerParkedFetches', 'deliverCommitted'] },
+        'raft.log.flushed': { guard: 'isCurrentFlush', actions: update('recordFlush', 'answerParkedFetches', 'deliverCommitted') },
         'raft.shutdown': { target: '#raft.resigned', actions: 'sendEndQuorumEpoch' },
       },
       states: {
@@ -45,6 +44,32 @@ export const leader = raftSetup.createStateConfig({
           states: {
             waiting: {
               after: { parkedFetchDue: { target: 'waiting', reenter: true, actions: 'answerParkedFetches' } },
+            },
+          },
+        },
+        /**
+         * quorum.append.linger.ms: proposals gather for appendLingerMs and go out as one write and one round of fetch
+         * answers, trading that much commit latency for fewer writes and messages per proposal under load.
+         */
+        batching: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: {
+                'raft.propose': [
+                  { guard: and(['lingersAppends', not('fillsLingerBatch')]), target: 'lingering', actions: 'lingerProposal' },
+                  { actions: update('appendProposal', 'answerParkedFetches') },
+                ],
+              },
+            },
+            lingering: {
+              on: {
+                'raft.propose': [
+                  { guard: 'fillsLingerBatch', target: 'idle', actions: update('lingerProposal', 'appendLingeringProposals', 'answerParkedFetches') },
+                  { actions: 'lingerProposal' },
+                ],
+              },
+              after: { appendLinger: { target: 'idle', actions: update('appendLingeringProposals', 'answerParkedFetches') } },
             },
           },
         },
