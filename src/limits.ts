@@ -267,3 +267,12 @@ export const producerEpochMax = 32_767;
  * keep the follower out of the ISR for a whole request timeout (30 s by default).
  */
 export const replicaFetchResponseSlackMsMax = 3_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wire send path (src/wire/codec.ts encodeFrameParts)
+
+/** A byte string at least this long is written to the socket as it is, behind the encoded frame head, instead of
+ *  being copied into the CBOR output (below it one copy costs less than one more write part). */
+export const frameSpliceBytesMin = 16 * 1024;
+/** Byte strings spliced into one frame at most (a fetch response: one per partition); more are copied as usual. */
+export const frameSplicePartsMax = 1024;

@@ -101,6 +101,8 @@ class WsConnection implements Connection {
     private readonly config: Config,
     handlers: ConnectionHandlers,
     private readonly onGone: (connection: WsConnection) => void,
+    /** Server side: frames go out unmasked (RFC 6455 §5.1), so `sendParts` may write them itself. */
+    private readonly serverSide = false,
   ) {
     this.handlers = handlers;
     ws.binaryType = 'nodebuffer';
@@ -152,6 +154,50 @@ class WsConnection implements Connection {
       return false;
     }
     return true;
+  }
+
+  sendParts(parts: readonly Uint8Array[]): boolean {
+    if (!this.isOpen) return false;
+    let total = 0;
+    for (const part of parts) total += part.byteLength;
+    if (total > this.config.frameBytesMax) {
+      throw new RangeError(`network: frame of ${total} bytes exceeds frameBytesMax ${this.config.frameBytesMax}`);
+    }
+    const socket = this.directSocket();
+    // A client masks what it sends (a copy of every byte anyway), and ws may be holding frames back: join and send.
+    if (socket === undefined) return this.send(Buffer.concat(parts, total));
+    const nearFull = this.wantDrain || this.ws.bufferedAmount + total > this.config.bufferedBytesMax;
+    // One WebSocket frame, header written here, payload written part by part: the socket gathers them in one writev
+    // (corked), and no part is copied into a joined buffer.
+    socket.cork();
+    socket.write(binaryFrameHeader(total));
+    const last = parts.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const part = parts[i]!;
+      if (i === last && nearFull) socket.write(part, this.onWritten);
+      else if (part.byteLength > 0) socket.write(part);
+    }
+    socket.uncork();
+    if (this.ws.bufferedAmount > this.config.bufferedBytesMax) {
+      this.wantDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The TCP socket under a server-side ws connection, when writing to it directly keeps the byte stream in order:
+   * ws's sender is not holding anything back (it queues only while compressing, which is off, or reading a Blob,
+   * which we never send), so everything it wrote is already in the socket ahead of us. Undefined otherwise.
+   */
+  private directSocket(): Duplex | undefined {
+    if (!this.serverSide) return undefined;
+    const internals = this.ws as unknown as { _socket?: Duplex | null; _sender?: { _state?: unknown; _queue?: unknown[] } | null };
+    const sender = internals._sender;
+    const socket = internals._socket;
+    if (sender === null || sender === undefined || sender._state !== 0 || !Array.isArray(sender._queue) || sender._queue.length !== 0) return undefined;
+    if (socket === null || socket === undefined || socket.destroyed || !socket.writable) return undefined;
+    return socket;
   }
 
   private checkDrain(): void {
@@ -270,6 +316,24 @@ class WsConnection implements Connection {
   }
 }
 
+/** The header of one unmasked, final, binary WebSocket frame of `length` payload bytes (RFC 6455 §5.2). */
+function binaryFrameHeader(length: number): Buffer {
+  if (length < 126) return Buffer.from([0x82, length]);
+  if (length < 0x10000) {
+    const h = Buffer.alloc(4);
+    h[0] = 0x82;
+    h[1] = 126;
+    h.writeUInt16BE(length, 2);
+    return h;
+  }
+  const h = Buffer.alloc(10);
+  h[0] = 0x82;
+  h[1] = 127;
+  h.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
+  h.writeUInt32BE(length >>> 0, 6);
+  return h;
+}
+
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
@@ -381,12 +445,20 @@ class WsNetwork implements RealNetwork {
           return;
         }
         const remote = formatAddress(request.socket.remoteAddress, request.socket.remotePort);
-        const connection = new WsConnection(`in-${++this.sequence}`, remote, ws, this.config, {}, (c) => {
-          release();
-          accepted.delete(c);
-          gone.get(c)?.();
-          gone.delete(c);
-        });
+        const connection = new WsConnection(
+          `in-${++this.sequence}`,
+          remote,
+          ws,
+          this.config,
+          {},
+          (c) => {
+            release();
+            accepted.delete(c);
+            gone.get(c)?.();
+            gone.delete(c);
+          },
+          true,
+        );
         accepted.add(connection);
         onConnection(connection);
       });
