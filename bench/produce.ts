@@ -32,8 +32,11 @@ const partitions = option('partitions', 6);
 const basePort = option('base-port', 29_090);
 const phases = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'rf1,rf3,consume,latency').split(','));
 const brokerNodeArgs = (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+// BENCH_CLIENT_CPU=1 prints the client's user and system CPU time of each phase on stderr.
 // BENCH_CLIENT_PROFILE=consume:/tmp/prof writes a .cpuprofile of this client covering only that phase (rf1, rf3,
 // consume, latency, latency1), so a phase's profile is not mixed with the producer's that ran before it.
+// BENCH_BROKER_SCRIPT runs another build of the broker (an A/B comparison of broker-side changes).
+const brokerScript = process.env['BENCH_BROKER_SCRIPT'] ?? 'dist/broker.js';
 const [profilePhase, profileDir] = (process.env['BENCH_CLIENT_PROFILE'] ?? '').split(':');
 const recordBytes = 1024;
 const nodes = 3;
@@ -51,7 +54,7 @@ async function startCluster(dataRoot: string): Promise<Node[]> {
   const quorum = Array.from({ length: nodes }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(',');
   const out: Node[] = [];
   for (let id = 1; id <= nodes; id++) {
-    const child = spawn(process.execPath, [...brokerNodeArgs, path.resolve('dist/broker.js'), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...brokerNodeArgs, path.resolve(brokerScript), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     out.push({ id, address: `127.0.0.1:${basePort + id}`, child, exited: new Promise((r) => child.on('exit', r)) });
@@ -93,7 +96,7 @@ async function measured<T extends { seconds: number }>(cluster: Node[], name: st
   const brokers0 = cluster.map((n) => cpuSeconds(n.child.pid));
   const result = await phase();
   const client = process.cpuUsage(client0);
-  if (process.env["BENCH_DEBUG_CPU"]) process.stderr.write(`${name}: client user ${(client.user / 1e3).toFixed(0)} ms, sys ${(client.system / 1e3).toFixed(0)} ms\n`);
+  if (process.env['BENCH_CLIENT_CPU'] !== undefined) process.stderr.write(`${name}: client user ${(client.user / 1e3).toFixed(0)} ms, sys ${(client.system / 1e3).toFixed(0)} ms\n`);
   if (session) {
     const { profile } = await session.post('Profiler.stop');
     fs.mkdirSync(profileDir!, { recursive: true });
@@ -156,7 +159,7 @@ async function produceThroughput(bootstrap: string[], topic: string, acks: 'all'
 }
 
 async function consumeThroughput(bootstrap: string[], topic: string, expected: number): Promise<{ mbPerS: number; recordsPerS: number; seconds: number }> {
-  const consumer = createConsumer({ bootstrap, autoOffsetReset: 'earliest', maxPollRecords: 10_000, maxPartitionFetchBytes: Number(process.env['PMB'] ?? 4 * 1024 * 1024), fetchMaxBytes: Number(process.env['FMB'] ?? 8 * 1024 * 1024) });
+  const consumer = createConsumer({ bootstrap, autoOffsetReset: 'earliest', maxPollRecords: 10_000, maxPartitionFetchBytes: 4 * 1024 * 1024 });
   consumer.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
   let got = 0;
   let bytes = 0;
@@ -191,7 +194,7 @@ async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'al
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync('dist/broker.js')) throw new Error('run make build first (bench-produce depends on it)');
+  if (!fs.existsSync(brokerScript)) throw new Error(`${brokerScript} is missing: run make build first (bench-produce depends on it)`);
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'raftline-bench-produce-'));
   const cluster = await startCluster(dataRoot);
   const bootstrap = cluster.map((n) => n.address);

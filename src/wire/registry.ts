@@ -82,6 +82,8 @@ export interface Registry<M extends ApiMap> {
    * (record batches) are parts of their own instead of being copied into the encoding.
    */
   encodeResponseParts<K extends RequestApiName<M>>(api: K, cid: number, body: ResponseIn<M, K>): Uint8Array[];
+  /** The same frame as `encodeRequest`, as parts (a produce request's record batches are parts of their own). */
+  encodeRequestParts<K extends RequestApiName<M>>(api: K, cid: number, body: RequestIn<M, K>): Uint8Array[];
   encodeError(api: string, cid: number, error: WireError): Uint8Array;
   encodeEvent<K extends EventApiName<M>>(api: K, body: EventIn<M, K>): Uint8Array;
 }
@@ -199,6 +201,10 @@ export function createRegistry<M extends ApiMap>(apis: M, options: { frameBytesM
 
     encodeRequest: (api, cid, body) => frameOf(requestEnvelope(api, cid, body)),
     encodeResponse: (api, cid, body) => frameOf(responseEnvelope(api, cid, body)),
+    encodeRequestParts: (api, cid, body) => {
+      const envelope = requestEnvelope(api, cid, body);
+      return inProcessFramesEnabled() ? [frameOf(envelope)] : encodeFrameParts(envelope, frameBytesMax);
+    },
     encodeResponseParts: (api, cid, body) => {
       const envelope = responseEnvelope(api, cid, body);
       return inProcessFramesEnabled() ? [frameOf(envelope)] : encodeFrameParts(envelope, frameBytesMax);
