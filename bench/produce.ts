@@ -11,6 +11,7 @@
 // --phases runs only some phases so one profile covers one workload; bench/cpuprofile-top.ts summarises profiles.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createConsumer, createProducer } from '../src/client/real.js';
@@ -31,6 +32,12 @@ const partitions = option('partitions', 6);
 const basePort = option('base-port', 29_090);
 const phases = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'rf1,rf3,consume,latency').split(','));
 const brokerNodeArgs = (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
+// BENCH_CLIENT_CPU=1 prints the client's user and system CPU time of each phase on stderr.
+// BENCH_CLIENT_PROFILE=consume:/tmp/prof writes a .cpuprofile of this client covering only that phase (rf1, rf3,
+// consume, latency, latency1), so a phase's profile is not mixed with the producer's that ran before it.
+// BENCH_BROKER_SCRIPT runs another build of the broker (an A/B comparison of broker-side changes).
+const brokerScript = process.env['BENCH_BROKER_SCRIPT'] ?? 'dist/broker.js';
+const [profilePhase, profileDir] = (process.env['BENCH_CLIENT_PROFILE'] ?? '').split(':');
 const recordBytes = 1024;
 const nodes = 3;
 
@@ -47,7 +54,7 @@ async function startCluster(dataRoot: string): Promise<Node[]> {
   const quorum = Array.from({ length: nodes }, (_, i) => `${i + 1}@127.0.0.1:${basePort + i + 1}`).join(',');
   const out: Node[] = [];
   for (let id = 1; id <= nodes; id++) {
-    const child = spawn(process.execPath, [...brokerNodeArgs, path.resolve('dist/broker.js'), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
+    const child = spawn(process.execPath, [...brokerNodeArgs, path.resolve(brokerScript), '--node-id', String(id), '--controller-quorum', quorum, '--data-dir', path.join(dataRoot, `node-${id}`), '--log-level', 'warn'], {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     out.push({ id, address: `127.0.0.1:${basePort + id}`, child, exited: new Promise((r) => child.on('exit', r)) });
@@ -78,11 +85,26 @@ function cpuSeconds(pid: number | undefined): number {
 }
 
 /** Runs a phase and reports where its CPU time went: this client process and each broker. */
-async function measured<T extends { seconds: number }>(cluster: Node[], phase: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> {
+async function measured<T extends { seconds: number }>(cluster: Node[], name: string, phase: () => Promise<T>): Promise<T & { cpu: Record<string, number> }> {
+  const session = name === profilePhase && profileDir !== undefined ? new Session() : undefined;
+  if (session) {
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.start');
+  }
   const client0 = process.cpuUsage();
   const brokers0 = cluster.map((n) => cpuSeconds(n.child.pid));
   const result = await phase();
   const client = process.cpuUsage(client0);
+  if (process.env['BENCH_CLIENT_CPU'] !== undefined) process.stderr.write(`${name}: client user ${(client.user / 1e3).toFixed(0)} ms, sys ${(client.system / 1e3).toFixed(0)} ms\n`);
+  if (session) {
+    const { profile } = await session.post('Profiler.stop');
+    fs.mkdirSync(profileDir!, { recursive: true });
+    const file = path.join(profileDir!, `client-${name}-${process.pid}.cpuprofile`);
+    fs.writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    process.stderr.write(`client profile of ${name}: ${file}\n`);
+  }
   const cpu: Record<string, number> = { client: (client.user + client.system) / 1e6 };
   cluster.forEach((n, i) => (cpu[`broker${n.id}`] = cpuSeconds(n.child.pid) - brokers0[i]!));
   for (const k of Object.keys(cpu)) cpu[k] = Math.round((cpu[k]! / result.seconds) * 100) / 100;
@@ -172,7 +194,7 @@ async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'al
 }
 
 async function main(): Promise<void> {
-  if (!fs.existsSync('dist/broker.js')) throw new Error('run make build first (bench-produce depends on it)');
+  if (!fs.existsSync(brokerScript)) throw new Error(`${brokerScript} is missing: run make build first (bench-produce depends on it)`);
   const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'raftline-bench-produce-'));
   const cluster = await startCluster(dataRoot);
   const bootstrap = cluster.map((n) => n.address);
@@ -180,12 +202,12 @@ async function main(): Promise<void> {
     await createTopic(bootstrap, 'bench-rf1', 1, {});
     await createTopic(bootstrap, 'bench-rf3', 3, { 'min.insync.replicas': '2' });
     if (phases.has('consume') && !phases.has('rf3')) throw new Error('--phases: consume reads what rf3 wrote; name rf3 too');
-    const rf1 = phases.has('rf1') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf1', 1)) : undefined;
-    const rf3 = phases.has('rf3') ? await measured(cluster, () => produceThroughput(bootstrap, 'bench-rf3', 'all')) : undefined;
-    const read = phases.has('consume') ? await measured(cluster, () => consumeThroughput(bootstrap, 'bench-rf3', records + 1)) : undefined;
-    const lat = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf3')) : undefined;
+    const rf1 = phases.has('rf1') ? await measured(cluster, 'rf1', () => produceThroughput(bootstrap, 'bench-rf1', 1)) : undefined;
+    const rf3 = phases.has('rf3') ? await measured(cluster, 'rf3', () => produceThroughput(bootstrap, 'bench-rf3', 'all')) : undefined;
+    const read = phases.has('consume') ? await measured(cluster, 'consume', () => consumeThroughput(bootstrap, 'bench-rf3', records + 1)) : undefined;
+    const lat = phases.has('latency') ? await measured(cluster, 'latency', () => latency(bootstrap, 'bench-rf3')) : undefined;
     // The same on the RF=1 topic with acks=1: the difference is the wait for the followers.
-    const lat1 = phases.has('latency') ? await measured(cluster, () => latency(bootstrap, 'bench-rf1', 1)) : undefined;
+    const lat1 = phases.has('latency') ? await measured(cluster, 'latency1', () => latency(bootstrap, 'bench-rf1', 1)) : undefined;
     const result = {
       machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       records,

@@ -279,3 +279,12 @@ export const replicaFetchResponseSlackMsMax = 3_000;
 export const raftAppendLingerMsDefault = 0;
 /** The longest append linger a configuration may ask for (it must stay well below the fetch timeouts). */
 export const raftAppendLingerMsMax = 1_000;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Wire send path (src/wire/codec.ts encodeFrameParts)
+
+/** A byte string at least this long is written to the socket as it is, behind the encoded frame head, instead of
+ *  being copied into the CBOR output (below it one copy costs less than one more write part). */
+export const frameSpliceBytesMin = 16 * 1024;
+/** Byte strings spliced into one frame at most (a fetch response: one per partition); more are copied as usual. */
+export const frameSplicePartsMax = 1024;

@@ -121,3 +121,26 @@ test('consumer: OFFSET_OUT_OF_RANGE resets to earliest, or throws OffsetOutOfRan
   await t.throwsAsync(unplaced.position(tp), { instanceOf: OffsetOutOfRangeError });
   await t.throwsAsync(unplaced.poll(100), { instanceOf: OffsetOutOfRangeError });
 });
+
+test('consumer: a damaged batch is reported by the poll that reaches it, after the records before it, until a seek passes it', async (t) => {
+  const cluster = await startFakeCluster(t);
+  cluster.createTopic('crc', 1);
+  await produce(t, cluster, 'crc', 0, ['a', 'b']);
+  await produce(t, cluster, 'crc', 0, ['c']);
+  await produce(t, cluster, 'crc', 0, ['d', 'e']);
+  const stored = cluster.topics.get('crc')![0]!.batches;
+  t.deepEqual(stored.map((b) => [b.baseOffset, b.lastOffset]), [[0, 1], [2, 2], [3, 4]]);
+  // Flip a bit of the middle batch's last byte (inside what its CRC covers).
+  const damaged = stored[1]!.bytes;
+  damaged[damaged.length - 1]! ^= 0x01;
+  const consumer = consumerFor(t, cluster, { autoOffsetReset: 'earliest' });
+  consumer.assign([{ topic: 'crc', partition: 0 }]);
+  t.deepEqual(values(await pollUntil(consumer, 2)), ['a', 'b'], 'the records before the damaged batch are handed out');
+  for (let i = 0; i < 2; i++) {
+    const error = await t.throwsAsync(() => consumer.poll(2_000));
+    t.regex(error?.message ?? '', /CRC mismatch/, `poll ${i + 1} after them reports the damage`);
+  }
+  t.is(await consumer.position({ topic: 'crc', partition: 0 }), 2, 'the position stays at the damaged batch');
+  consumer.seek({ topic: 'crc', partition: 0 }, 3);
+  t.deepEqual(values(await pollUntil(consumer, 2)), ['d', 'e']);
+});

@@ -2,7 +2,7 @@
 // src/wire/raft-messages.ts) or a client of the RPC server (requests). The first frame decides, once per connection;
 // from then on frames go straight to the owner. The first frame is decoded twice (here and by its owner), every
 // later one once.
-import type { Connection, ConnectionHandlers } from '../runtime/network.js';
+import { sendFrameParts, type Connection, type ConnectionHandlers } from '../runtime/network.js';
 import type { WireApis, Registry } from '../wire/index.js';
 
 export interface DemuxTargets {
@@ -26,6 +26,7 @@ export function demuxConnection(connection: Connection, registry: Registry<WireA
     },
     bufferedAmount: () => connection.bufferedAmount(),
     send: (frame) => connection.send(frame),
+    sendParts: (parts) => sendFrameParts(connection, parts),
     pause: () => connection.pause(),
     resume: () => connection.resume(),
     close: (detail) => connection.close(detail),

@@ -65,11 +65,29 @@ interface PartitionState {
   backoffUntilMs: number;
 }
 
+/**
+ * One fetch response's records for one partition, decoded a batch at a time as `poll` takes them: records are made
+ * just before the application gets them, so they die young instead of outliving several scavenges in this buffer
+ * (which promoted them and made the old-generation GC run for them), and a damaged batch is reported by the poll
+ * that reaches it.
+ */
 interface Buffered {
   state: PartitionState;
   epoch: number;
+  /** The response's record bytes (whole batches back to back; values are slices of them). */
+  data: Uint8Array;
+  /** Positions in `data` of the batches still to decode (data batches holding offsets >= fetchOffset), in order. */
+  batches: number[];
+  nextBatch: number;
+  /** The records of the batch being handed out. */
   records: ConsumerRecord[];
   next: number;
+  fetchOffset: number;
+  highWatermark: number;
+  /** The offset after the response's last whole batch: the position once everything in it is taken. */
+  endOffset: number;
+  /** The last offset handed out from this response: offsets must increase. */
+  lastOffset: number;
   bytes: number;
 }
 
@@ -256,6 +274,17 @@ export class Consumer {
 
   private take(): ConsumerRecord[] {
     const out: ConsumerRecord[] = [];
+    try {
+      this.takeInto(out);
+    } catch (err) {
+      // A damaged batch: hand out the records before it first; the next poll reaches the batch again and throws.
+      if (out.length === 0) throw err;
+    }
+    this.stats.records += out.length;
+    return out;
+  }
+
+  private takeInto(out: ConsumerRecord[]): void {
     while (out.length < this.maxPollRecords && this.buffered.length > 0) {
       const b = this.buffered[0]!;
       const s = b.state;
@@ -270,17 +299,29 @@ export class Consumer {
         this.buffered.push(...this.buffered.splice(0, other));
         continue;
       }
-      while (out.length < this.maxPollRecords && b.next < b.records.length) {
+      while (out.length < this.maxPollRecords) {
+        if (b.next >= b.records.length) {
+          if (b.nextBatch >= b.batches.length) break;
+          // Decoded before the batch counts as taken: a damaged batch throws from every poll until a seek passes it.
+          b.records = this.decodeBatch(b, b.batches[b.nextBatch]!);
+          b.nextBatch++;
+          b.next = 0;
+          continue;
+        }
         const r = b.records[b.next++]!;
         // Records below the position were already returned (the fetch began mid-batch): skip them.
         if (s.position !== null && r.offset < s.position) continue;
+        if (r.offset <= b.lastOffset) throw new Error(`consumer: offsets of ${s.tp.topic}-${s.tp.partition} do not increase in a fetch`);
+        b.lastOffset = r.offset;
         out.push(r);
         s.position = r.offset + 1;
       }
-      if (b.next >= b.records.length) this.shiftBuffered();
+      if (b.next >= b.records.length && b.nextBatch >= b.batches.length) {
+        // Control batches or compacted-away offsets after the last record: move past them too.
+        if (s.position !== null && s.position < b.endOffset) s.position = b.endOffset;
+        this.shiftBuffered();
+      }
     }
-    this.stats.records += out.length;
-    return out;
   }
 
   private shiftBuffered(): void {
@@ -380,28 +421,50 @@ export class Consumer {
       return;
     }
     if (r.highWatermark >= 0) s.highWatermark = r.highWatermark;
-    const records: ConsumerRecord[] = [];
-    let nextOffset = fetchOffset;
+    // Only the batch headers are read here; records are decoded when poll takes them (see Buffered).
+    const batches: number[] = [];
+    let endOffset = fetchOffset;
+    let previousEnd = -1;
     for (const { header, position } of batchesIn(r.records)) {
       if (header.lastOffset < fetchOffset) continue;
-      nextOffset = Math.max(nextOffset, header.lastOffset + 1);
-      if (header.isControl) continue;
-      for (const d of decodeRecords(r.records, position)) {
-        if (d.offset < fetchOffset) continue;
-        records.push({ topic: s.tp.topic, partition: s.tp.partition, offset: d.offset, timestamp: d.timestamp, key: d.key, value: d.value, headers: d.headers, highWatermark: r.highWatermark });
-      }
+      if (header.baseOffset < previousEnd) throw new Error(`consumer: batches of ${s.tp.topic}-${s.tp.partition} overlap in a fetch`);
+      previousEnd = header.lastOffset + 1;
+      endOffset = Math.max(endOffset, header.lastOffset + 1);
+      if (header.isControl || header.recordCount === 0) continue;
+      batches.push(position);
     }
-    if (records.length === 0) {
+    if (batches.length === 0) {
       // Only control batches or compacted-away offsets: move past them so the next fetch asks for new data.
-      if (nextOffset > fetchOffset) s.position = nextOffset;
+      if (endOffset > fetchOffset) s.position = endOffset;
       return;
     }
-    for (let i = 1; i < records.length; i++) {
-      if (records[i]!.offset <= records[i - 1]!.offset) throw new Error(`consumer: offsets of ${s.tp.topic}-${s.tp.partition} do not increase in a fetch`);
-    }
-    this.buffered.push({ state: s, epoch: s.epoch, records, next: 0, bytes: r.records.length });
+    this.buffered.push({
+      state: s,
+      epoch: s.epoch,
+      data: r.records,
+      batches,
+      nextBatch: 0,
+      records: [],
+      next: 0,
+      fetchOffset,
+      highWatermark: r.highWatermark,
+      endOffset,
+      lastOffset: -1,
+      bytes: r.records.length,
+    });
     this.bufferedBytes += r.records.length;
     this.stats.bytes += r.records.length;
+  }
+
+  /** The records of the batch at `position` of a buffered response, from its fetch offset on (CRC checked). */
+  private decodeBatch(b: Buffered, position: number): ConsumerRecord[] {
+    const { topic, partition } = b.state.tp;
+    const out: ConsumerRecord[] = [];
+    for (const d of decodeRecords(b.data, position)) {
+      if (d.offset < b.fetchOffset) continue;
+      out.push({ topic, partition, offset: d.offset, timestamp: d.timestamp, key: d.key, value: d.value, headers: d.headers, highWatermark: b.highWatermark });
+    }
+    return out;
   }
 
   // ------------------------------------------------------------------------------------------ resets

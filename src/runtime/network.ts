@@ -40,6 +40,13 @@ export interface Connection {
    * until `onDrain`. Sending on a closed connection is a no-op that returns false.
    */
   send(frame: Uint8Array): boolean;
+  /**
+   * Queues ONE frame whose bytes are `parts` back to back, without joining them first (a vectored write: a fetch
+   * response's stored record batches go to the socket as they are, behind a small encoded head). The peer receives
+   * exactly what `send(concat(parts))` would deliver. Optional: a caller falls back to `send` of the joined bytes
+   * (`sendFrameParts` below does both). Same return value and backpressure rule as `send`.
+   */
+  sendParts?(parts: readonly Uint8Array[]): boolean;
   /** Stops delivering inbound frames until `resume` (backpressure towards a fast peer). */
   pause(): void;
   resume(): void;
@@ -64,6 +71,13 @@ export interface Network {
   listen(options: ListenOptions, onConnection: (connection: Connection) => void): Promise<Listener>;
   /** Starts connecting to `address` ("host:port"). The connection fires onOpen or onClose. */
   connect(address: string, handlers: ConnectionHandlers): Connection;
+}
+
+/** Sends `parts` as one frame: vectored where the connection can, else joined into one buffer. */
+export function sendFrameParts(connection: Connection, parts: readonly Uint8Array[]): boolean {
+  if (parts.length === 1) return connection.send(parts[0]!);
+  if (connection.sendParts !== undefined) return connection.sendParts(parts);
+  return connection.send(Buffer.concat(parts));
 }
 
 /** Splits "host:port"; throws a TypeError naming the bad value when it is not one. */

@@ -8,7 +8,7 @@
 import { frameBytesMax as frameBytesMaxLimit } from '../limits.js';
 import type { ApiMap, EventApiName, EventIn, EventOut, RequestApiName, RequestIn, RequestOut, ResponseIn, ResponseOut } from './api.js';
 import { composeFamilies, isRequestApi } from './api.js';
-import { decodeFrame, encodeFrame } from './codec.js';
+import { decodeFrame, encodeFrame, encodeFrameParts } from './codec.js';
 import type { Envelope, EnvelopeKind } from './envelope.js';
 import {
   ApiName,
@@ -77,6 +77,13 @@ export interface Registry<M extends ApiMap> {
   /** Encoders; they throw RaftlineError(MESSAGE_TOO_LARGE) over the frame limit. */
   encodeRequest<K extends RequestApiName<M>>(api: K, cid: number, body: RequestIn<M, K>): Uint8Array;
   encodeResponse<K extends RequestApiName<M>>(api: K, cid: number, body: ResponseIn<M, K>): Uint8Array;
+  /**
+   * The same frame as `encodeResponse`, as parts to send back to back (Connection.sendParts): large byte strings
+   * (record batches) are parts of their own instead of being copied into the encoding.
+   */
+  encodeResponseParts<K extends RequestApiName<M>>(api: K, cid: number, body: ResponseIn<M, K>): Uint8Array[];
+  /** The same frame as `encodeRequest`, as parts (a produce request's record batches are parts of their own). */
+  encodeRequestParts<K extends RequestApiName<M>>(api: K, cid: number, body: RequestIn<M, K>): Uint8Array[];
   encodeError(api: string, cid: number, error: WireError): Uint8Array;
   encodeEvent<K extends EventApiName<M>>(api: K, body: EventIn<M, K>): Uint8Array;
 }
@@ -194,6 +201,14 @@ export function createRegistry<M extends ApiMap>(apis: M, options: { frameBytesM
 
     encodeRequest: (api, cid, body) => frameOf(requestEnvelope(api, cid, body)),
     encodeResponse: (api, cid, body) => frameOf(responseEnvelope(api, cid, body)),
+    encodeRequestParts: (api, cid, body) => {
+      const envelope = requestEnvelope(api, cid, body);
+      return inProcessFramesEnabled() ? [frameOf(envelope)] : encodeFrameParts(envelope, frameBytesMax);
+    },
+    encodeResponseParts: (api, cid, body) => {
+      const envelope = responseEnvelope(api, cid, body);
+      return inProcessFramesEnabled() ? [frameOf(envelope)] : encodeFrameParts(envelope, frameBytesMax);
+    },
     encodeError: (api, cid, error) => frameOf(errorEnvelope(api, cid, error)),
     encodeEvent: (api, body) => frameOf(eventEnvelope(api, body)),
   };

@@ -6,7 +6,7 @@ import { inFlightRequestsMax, requestTimeoutMsDefault } from '../limits.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { silentLogger } from '../runtime/logger.js';
-import type { CloseReason, Connection } from '../runtime/network.js';
+import { sendFrameParts, type CloseReason, type Connection } from '../runtime/network.js';
 import type { ApiMap, RequestApiName, RequestIn, ResponseOut } from './api.js';
 import { receivedErrorCode } from './envelope.js';
 import { NotControllerError, RaftlineError } from './errors.js';
@@ -38,8 +38,8 @@ interface Pending {
   resolve: (body: unknown) => void;
   reject: (error: RaftlineError) => void;
   timer: TimerHandle;
-  /** The encoded request while it waits in the outbox (not yet handed to the connection). */
-  frame: Uint8Array | undefined;
+  /** The encoded request (its parts) while it waits in the outbox (not yet handed to the connection). */
+  frame: Uint8Array[] | undefined;
 }
 
 /**
@@ -56,7 +56,7 @@ export class RpcClient<M extends ApiMap> {
   private readonly pending = new Map<number, Pending>();
   private readonly outbox: number[] = [];
   /** Frames of one-way sends waiting in the outbox (they have no Pending entry). */
-  private readonly oneWay = new Map<number, Uint8Array>();
+  private readonly oneWay = new Map<number, Uint8Array[]>();
   private nextCid = 0;
   private blocked = false;
   private closedDetail: string | undefined;
@@ -105,9 +105,10 @@ export class RpcClient<M extends ApiMap> {
     if (!(timeoutMs >= 0)) return Promise.reject(new RangeError(`rpc: timeoutMs must be >= 0, got ${timeoutMs}`));
     const cid = this.nextCid++;
     if (!Number.isSafeInteger(cid)) throw new Error('rpc: correlation ids exhausted');
-    let frame: Uint8Array;
+    let frame: Uint8Array[];
     try {
-      frame = this.registry.encodeRequest(api, cid, body);
+      // Parts: record batches in the body are not copied into the encoding (the transport copies them once, masking).
+      frame = this.registry.encodeRequestParts(api, cid, body);
     } catch (error) {
       if (error instanceof RaftlineError) return Promise.reject(error);
       return Promise.reject(new RaftlineError('INVALID_REQUEST', `${api}: the body cannot be encoded`, { cause: error }));
@@ -142,7 +143,7 @@ export class RpcClient<M extends ApiMap> {
     if (this.closedDetail !== undefined) throw new RaftlineError('NETWORK_EXCEPTION', `${api}: ${this.closedDetail}`);
     const cid = this.nextCid++;
     if (!Number.isSafeInteger(cid)) throw new Error('rpc: correlation ids exhausted');
-    const frame = this.registry.encodeRequest(api, cid, body);
+    const frame = this.registry.encodeRequestParts(api, cid, body);
     if (this.outbox.length === 0 && !this.blocked && this.connection.isOpen) {
       this.transmit(frame);
       return;
@@ -161,10 +162,12 @@ export class RpcClient<M extends ApiMap> {
     this.connection.close(detail);
   }
 
-  private transmit(frame: Uint8Array): void {
-    this.metrics.frameOut(frame.byteLength);
+  private transmit(frame: readonly Uint8Array[]): void {
+    let bytes = 0;
+    for (const part of frame) bytes += part.byteLength;
+    this.metrics.frameOut(bytes);
     // false means the transport took the frame but is over its high-water mark: hold the rest until onDrain.
-    if (!this.connection.send(frame)) this.blocked = true;
+    if (!sendFrameParts(this.connection, frame)) this.blocked = true;
   }
 
   private flush(): void {

@@ -13,6 +13,7 @@ import { inFlightRequestsMax } from '../limits.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Connection, Listener, ListenOptions, Network } from '../runtime/network.js';
+import { sendFrameParts } from '../runtime/network.js';
 import type { ApiMap, EventApiName, EventIn, RequestApiName, RequestOut, ResponseIn } from './api.js';
 import type { ErrorCode, WireError } from './errors.js';
 import { RaftlineError, wireError } from './errors.js';
@@ -93,10 +94,18 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
   const servedApis = Object.freeze(Object.keys(handlers).filter((api) => handlers[api] !== undefined).sort());
   let open = 0;
 
-  function send(state: ConnectionState, frame: Uint8Array): boolean {
+  function send(state: ConnectionState, frame: Uint8Array | readonly Uint8Array[]): boolean {
     if (!state.open || !state.connection.isOpen) return false;
-    metrics.frameOut(frame.byteLength);
-    const accepted = state.connection.send(frame);
+    let accepted: boolean;
+    if (frame instanceof Uint8Array) {
+      metrics.frameOut(frame.byteLength);
+      accepted = state.connection.send(frame);
+    } else {
+      let bytes = 0;
+      for (const part of frame) bytes += part.byteLength;
+      metrics.frameOut(bytes);
+      accepted = sendFrameParts(state.connection, frame);
+    }
     if (!accepted && !state.blocked && state.connection.isOpen) {
       // The peer is not reading our responses: stop reading its requests until the transport drains.
       state.blocked = true;
@@ -138,10 +147,11 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
       return;
     }
     let code: ErrorCode | 'ok' = 'ok';
-    let frame: Uint8Array | undefined;
+    let frame: Uint8Array | Uint8Array[] | undefined;
     if (outcome.ok) {
       try {
-        frame = registry.encodeResponse(api, cid, outcome.body as ResponseIn<M, typeof api>);
+        // Parts: record batches in the body go to the socket as they are, not copied into the encoding.
+        frame = registry.encodeResponseParts(api, cid, outcome.body as ResponseIn<M, typeof api>);
       } catch (error) {
         outcome = { ok: false, error };
       }
@@ -161,7 +171,7 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
       frame = registry.encodeError(api, cid, wire);
     }
     metrics.requestCompleted(api, code, latencyMs);
-    send(state, frame as Uint8Array);
+    send(state, frame as Uint8Array | Uint8Array[]);
   }
 
   function onFrame(state: ConnectionState, frame: Uint8Array): void {

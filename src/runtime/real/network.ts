@@ -6,7 +6,9 @@
 // `listen({ host, port })` creates a dedicated HTTP server (plain HTTP requests get 426 Upgrade Required) and
 // attaches to it; `attach(server, onConnection)` attaches to a server someone else owns — the broker serves
 // /metrics, /healthz and the WebSocket on one port that way. Both count against one connectionsMax.
+import { randomFillSync } from 'node:crypto';
 import * as http from 'node:http';
+import { createRequire } from 'node:module';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import {
@@ -101,6 +103,8 @@ class WsConnection implements Connection {
     private readonly config: Config,
     handlers: ConnectionHandlers,
     private readonly onGone: (connection: WsConnection) => void,
+    /** Server side: frames go out unmasked (RFC 6455 §5.1), so `sendParts` may write them itself. */
+    private readonly serverSide = false,
   ) {
     this.handlers = handlers;
     ws.binaryType = 'nodebuffer';
@@ -152,6 +156,61 @@ class WsConnection implements Connection {
       return false;
     }
     return true;
+  }
+
+  sendParts(parts: readonly Uint8Array[]): boolean {
+    if (!this.isOpen) return false;
+    let total = 0;
+    for (const part of parts) total += part.byteLength;
+    if (total > this.config.frameBytesMax) {
+      throw new RangeError(`network: frame of ${total} bytes exceeds frameBytesMax ${this.config.frameBytesMax}`);
+    }
+    const socket = this.directSocket();
+    // ws may be holding frames back (it never is with our options, but then its order must win): join and send.
+    if (socket === undefined) return this.send(Buffer.concat(parts, total));
+    const nearFull = this.wantDrain || this.ws.bufferedAmount + total > this.config.bufferedBytesMax;
+    if (!this.serverSide) {
+      // A client must mask its frames (RFC 6455 §5.3), which copies every byte whatever we do: mask the parts
+      // straight into the one output buffer, the only copy (ws would copy a joined frame a second time).
+      const frame = maskedBinaryFrame(parts, total);
+      if (nearFull) socket.write(frame, this.onWritten);
+      else socket.write(frame);
+    } else {
+      this.writeUnmasked(socket, parts, total, nearFull);
+    }
+    if (this.ws.bufferedAmount > this.config.bufferedBytesMax) {
+      this.wantDrain = true;
+      return false;
+    }
+    return true;
+  }
+
+  private writeUnmasked(socket: Duplex, parts: readonly Uint8Array[], total: number, nearFull: boolean): void {
+    // One WebSocket frame, header written here, payload written part by part: the socket gathers them in one writev
+    // (corked), and no part is copied into a joined buffer.
+    socket.cork();
+    socket.write(binaryFrameHeader(total));
+    const last = parts.length - 1;
+    for (let i = 0; i <= last; i++) {
+      const part = parts[i]!;
+      if (i === last && nearFull) socket.write(part, this.onWritten);
+      else if (part.byteLength > 0) socket.write(part);
+    }
+    socket.uncork();
+  }
+
+  /**
+   * The TCP socket under the ws connection, when writing to it directly keeps the byte stream in order:
+   * ws's sender is not holding anything back (it queues only while compressing, which is off, or reading a Blob,
+   * which we never send), so everything it wrote is already in the socket ahead of us. Undefined otherwise.
+   */
+  private directSocket(): Duplex | undefined {
+    const internals = this.ws as unknown as { _socket?: Duplex | null; _sender?: { _state?: unknown; _queue?: unknown[] } | null };
+    const sender = internals._sender;
+    const socket = internals._socket;
+    if (sender === null || sender === undefined || sender._state !== 0 || !Array.isArray(sender._queue) || sender._queue.length !== 0) return undefined;
+    if (socket === null || socket === undefined || socket.destroyed || !socket.writable) return undefined;
+    return socket;
   }
 
   private checkDrain(): void {
@@ -270,6 +329,72 @@ class WsConnection implements Connection {
   }
 }
 
+type MaskFn = (source: Uint8Array, mask: Uint8Array, output: Uint8Array, offset: number, length: number) => void;
+
+/** XORs `length` bytes of `source` with the 4-byte `mask` (from its first byte) into `output` at `offset`. */
+const maskInto: MaskFn = (() => {
+  try {
+    // ws's optional native helper, already a dependency; the loop below is its portable equivalent.
+    const native = createRequire(import.meta.url)('bufferutil') as { mask?: MaskFn };
+    if (typeof native.mask === 'function') return native.mask;
+  } catch {
+    // not installed or not loadable here
+  }
+  return (source, mask, output, offset, length) => {
+    for (let i = 0; i < length; i++) output[offset + i] = source[i]! ^ mask[i & 3]!;
+  };
+})();
+
+/**
+ * One masked, final, binary WebSocket frame (RFC 6455 §5.2, §5.3: a client's frames carry a fresh random masking key)
+ * whose payload is `parts` back to back, each masked from where it starts in the payload.
+ */
+function maskedBinaryFrame(parts: readonly Uint8Array[], total: number): Buffer {
+  const lengthBytes = total < 126 ? 0 : total < 0x10000 ? 2 : 8;
+  const head = 2 + lengthBytes + 4;
+  const frame = Buffer.allocUnsafe(head + total);
+  frame[0] = 0x82;
+  if (lengthBytes === 0) frame[1] = 0x80 | total;
+  else if (lengthBytes === 2) {
+    frame[1] = 0x80 | 126;
+    frame.writeUInt16BE(total, 2);
+  } else {
+    frame[1] = 0x80 | 127;
+    frame.writeUInt32BE(Math.floor(total / 0x1_0000_0000), 2);
+    frame.writeUInt32BE(total >>> 0, 6);
+  }
+  const key = frame.subarray(head - 4, head);
+  randomFillSync(key);
+  const rotated = Buffer.allocUnsafe(4);
+  let at = 0;
+  for (const part of parts) {
+    // The key applies to payload byte i as key[i % 4]: a part starting at `at` starts at that phase of it.
+    for (let k = 0; k < 4; k++) rotated[k] = key[(at + k) & 3]!;
+    maskInto(part, rotated, frame, head + at, part.byteLength);
+    at += part.byteLength;
+  }
+  if (at !== total) throw new Error(`network: masked ${at} payload bytes, expected ${total}`);
+  return frame;
+}
+
+/** The header of one unmasked, final, binary WebSocket frame of `length` payload bytes (RFC 6455 §5.2). */
+function binaryFrameHeader(length: number): Buffer {
+  if (length < 126) return Buffer.from([0x82, length]);
+  if (length < 0x10000) {
+    const h = Buffer.alloc(4);
+    h[0] = 0x82;
+    h[1] = 126;
+    h.writeUInt16BE(length, 2);
+    return h;
+  }
+  const h = Buffer.alloc(10);
+  h[0] = 0x82;
+  h[1] = 127;
+  h.writeUInt32BE(Math.floor(length / 0x1_0000_0000), 2);
+  h.writeUInt32BE(length >>> 0, 6);
+  return h;
+}
+
 function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   socket.end(`HTTP/1.1 ${status} ${message}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   socket.destroy();
@@ -381,12 +506,20 @@ class WsNetwork implements RealNetwork {
           return;
         }
         const remote = formatAddress(request.socket.remoteAddress, request.socket.remotePort);
-        const connection = new WsConnection(`in-${++this.sequence}`, remote, ws, this.config, {}, (c) => {
-          release();
-          accepted.delete(c);
-          gone.get(c)?.();
-          gone.delete(c);
-        });
+        const connection = new WsConnection(
+          `in-${++this.sequence}`,
+          remote,
+          ws,
+          this.config,
+          {},
+          (c) => {
+            release();
+            accepted.delete(c);
+            gone.get(c)?.();
+            gone.delete(c);
+          },
+          true,
+        );
         accepted.add(connection);
         onConnection(connection);
       });
