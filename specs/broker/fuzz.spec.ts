@@ -151,9 +151,11 @@ test('broker: ≥ 10,000 malformed frames of every kind leave the node up, answe
   const rssBefore = metric(await metricsOf(broker.address), 'raftline_process_resident_memory_bytes');
 
   const rounds: number[] = [];
-  // Three rounds: a leak grows resident memory every round, while garbage the collector has not yet returned (common
-  // on a loaded machine) shows up in one round and is gone by the next.
-  for (let round = 0; round < 3; round++) {
+  // Four rounds: a leak grows resident memory every round, while the heap and the allocator's arenas settle within two
+  // (each round ends with whole 16 MiB frames): on a quiet machine resident memory rose by 5-45 MiB from round 1 to
+  // round 2, then stayed within about 30 MiB of round 2 either way. So round 2 is the baseline the later rounds are
+  // judged against, and one of them must come back near it.
+  for (let round = 0; round < 4; round++) {
     await fuzzRound(t, broker.address);
     rounds.push(metric(await metricsOf(broker.address), 'raftline_process_resident_memory_bytes'));
   }
@@ -163,17 +165,18 @@ test('broker: ≥ 10,000 malformed frames of every kind leave the node up, answe
   t.is(ping.replies.length, 1);
   t.false(broker.child.exitCode !== null, 'the broker process is still running');
   const metrics = await metricsOf(broker.address);
-  const [rssRound1, rssRound2, rssRound3] = rounds as [number, number, number];
+  const [rssRound1, rssRound2, ...later] = rounds as [number, number, ...number[]];
   const rejected = ['CORRUPT_MESSAGE', 'INVALID_REQUEST', 'UNSUPPORTED_VERSION', 'MESSAGE_TOO_LARGE'].map(
     (code) => [code, metric(metrics, 'raftline_rejected_frames_total', `reason="${code}"`)] as const,
   );
-  const total = 3 * (5 * perKind + 3);
+  const total = rounds.length * (5 * perKind + 3);
   t.log(`sent ${total} malformed frames; rejections counted: ${rejected.map(([c, n]) => `${c}=${n}`).join(' ')}`);
   const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
-  t.log(`RSS: before ${mib(rssBefore)}, after round 1 ${mib(rssRound1)}, round 2 ${mib(rssRound2)}, round 3 ${mib(rssRound3)}`);
+  t.log(`RSS: before ${mib(rssBefore)}, after each round ${rounds.map(mib).join(', ')}`);
   const counted = rejected.reduce((sum, [, n]) => sum + n, 0);
-  t.true(counted >= 3 * 5 * perKind, `rejections counted in /metrics: ${counted}`);
-  t.true(rejected.find(([code]) => code === 'MESSAGE_TOO_LARGE')![1] >= 3 * perKind, 'oversized frames are counted');
+  t.true(counted >= rounds.length * 5 * perKind, `rejections counted in /metrics: ${counted}`);
+  t.true(rejected.find(([code]) => code === 'MESSAGE_TOO_LARGE')![1] >= rounds.length * perKind, 'oversized frames are counted');
   t.true(rssRound1 < rssBefore + 96 * 2 ** 20, 'the first round grew resident memory by less than 96 MiB');
-  t.true(Math.min(rssRound2, rssRound3) < rssRound1 + 32 * 2 ** 20, 'later rounds did not keep growing it (less than 32 MiB above round 1)');
+  // A leak of 32 MiB or more per round (about 3 KiB per malformed frame) puts both later rounds above this bound.
+  t.true(Math.min(...later) < rssRound2 + 32 * 2 ** 20, 'later rounds did not keep growing it (one of them less than 32 MiB above round 2)');
 });
