@@ -11,14 +11,20 @@
 // of the process, the libuv pool's copies into the page cache included): on a saturated shared machine the wall-clock
 // ratio swings with the neighbours' load, while the CPU ratio shows the work each side needs, which bounds the
 // wall-clock ratio whenever the process gets only one core's share.
+// Before the timed rounds, each side runs untimed on a short log read back many times, so V8 has compiled both sides'
+// loops and the log's read path: without it those compiles (25-40 ms each on a background thread) land inside timed
+// reads, where they cost the log, whose read path is far more code, 0.1-0.3 of its read ratio on 2 vCPUs.
 // Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 bytes per batch size, BENCH_BATCH_KIB=16,256,1024
-// the batch sizes, BENCH_ROUNDS=3 interleaved rounds per side of which the best counts, BENCH_DIR the place)
+// the batch sizes, BENCH_ROUNDS=3 interleaved rounds per side of which the best counts, BENCH_DIR the place; for
+// diagnosis BENCH_WARMUP, BENCH_READS, BENCH_TRACE and BENCH_MARKS, described where they are read below)
 import { promises as fs } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { silentLogger } from '../src/runtime/logger.js';
 import type { Clock } from '../src/runtime/clock.js';
-import { openLog } from '../src/storage/partition-log.js';
+import { openLog, type PartitionLog } from '../src/storage/partition-log.js';
 import { encodeBatch } from '../src/storage/record-batch.js';
 import { createRealDisk } from '../src/runtime/real/disk.js';
 import { crc32cImplementation } from '../src/storage/crc32c.js';
@@ -38,6 +44,21 @@ const clock: Clock = {
   monotonicMs: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+};
+
+// BENCH_WARMUP=3 untimed warm-up runs of each side per batch size (0 to see what JIT compiles inside timed loops cost).
+const warmups = Math.max(0, Number(process.env.BENCH_WARMUP ?? 3));
+const warmupReads = 40;
+// BENCH_READS=1 read-backs per timed round; the first is the one that counts (the later ones show what changes).
+const timedReads = Math.max(1, Number(process.env.BENCH_READS ?? 1));
+// BENCH_TRACE=1 prints each round's phases with the GC pauses and fresh page faults inside them; BENCH_MARKS=1 writes
+// each timed loop's start and end on CLOCK_MONOTONIC (process.hrtime) to stderr, to line them up with `perf record -k
+// CLOCK_MONOTONIC` samples or `node --trace-opt` output.
+const traceRounds = process.env.BENCH_TRACE === '1';
+const gcPauses: PerformanceEntry[] = [];
+if (traceRounds) new PerformanceObserver((list) => gcPauses.push(...list.getEntries())).observe({ entryTypes: ['gc'] });
+const mark = (what: string): void => {
+  if (process.env.BENCH_MARKS === '1') process.stderr.write(`MARK ${what} ${process.hrtime.bigint()}\n`);
 };
 
 function cpuSeconds(start: NodeJS.CpuUsage): number {
@@ -76,18 +97,100 @@ function makeBatches(batchBytes: number): Buffer[] {
 interface Run {
   /** The first append (log: includes the leader-epoch checkpoint's fsyncs) or first write (raw). */
   firstS: number;
-  /** Every later append or write: count - 1 batches. */
-  appendS: number;
-  /** CPU seconds (user + system, all threads) of those appends or writes. */
-  appendCpuS: number;
   flushS: number;
-  readS: number;
-  /** CPU seconds (user + system, all threads) of the reads. */
-  readCpuS: number;
+  /** Every later append or write: count - 1 batches. CPU time is user + system of all threads. */
+  append: Phase;
+  /** Reading all count batches back (the first time: the reads a consumer following the log makes). */
+  read: Phase;
+  /** Every read-back, the first included (BENCH_READS of them in timed rounds). */
+  reads: Phase[];
 }
 
-/** Appends `count` batches through the partition log, flushes once, and reads everything back as a consumer would. */
-async function logRun(dir: string, pool: Buffer[], count: number, readMax: number, memory: string[]): Promise<Run> {
+// The timed loops live in small functions of their own, called once per round and by the warm-up: V8 then compiles
+// them (and the log's read path under them) during the warm-up, not in the middle of a timed loop. A long async
+// function that contains the loops gets optimized only after several rounds, and its compile (20-35 ms of a
+// background thread on this 2-vCPU machine) then lands inside whichever timed loop is running.
+
+/** Appends pool batches 1..count-1 (the first is timed apart); samples memory twice as the log grows. */
+async function appendAll(log: PartitionLog, pool: Buffer[], count: number, memory: string[]): Promise<void> {
+  const size = pool[0]!.length;
+  for (let i = 1; i < count; i++) {
+    await log.appendAsLeader(pool[i % pool.length]!, 1);
+    if (i === Math.floor(count / 4) || i === count - 1) {
+      memory.push(`${(((i + 1) * size) / MiB).toFixed(0)} MiB logged: ${memMiB()}, sparse indexes ${(log.indexMemoryBytes / 1024).toFixed(0)} KiB`);
+    }
+  }
+}
+
+/** One read; returns only numbers, so the read's bytes are garbage once it returns, as the raw side's are. */
+async function readOnce(log: PartitionLog, fromOffset: number, maxBytes: number): Promise<[number, number]> {
+  const r = await log.read({ fromOffset, maxBytes });
+  return [r.bytes.length, r.nextOffset];
+}
+
+/**
+ * Reads the whole log as a consumer would, `readMax` bytes at a time; returns the bytes read. A `const r = await
+ * log.read()` in this loop would keep the previous read's bytes alive during the next read (an async function's
+ * locals live on until overwritten), which the raw loop does not: see readAllRaw.
+ */
+async function readAllLog(log: PartitionLog, readMax: number): Promise<number> {
+  let offset = 0;
+  let readBytes = 0;
+  while (offset < log.logEndOffset) {
+    const [n, next] = await readOnce(log, offset, readMax);
+    readBytes += n;
+    offset = next;
+  }
+  return readBytes;
+}
+
+/** Writes pool batches 1..count-1 after the first, back to back; returns the end position. */
+async function writeAllRaw(raw: FileHandle, pool: Buffer[], count: number): Promise<number> {
+  let position = pool[0]!.length;
+  for (let i = 1; i < count; i++) {
+    const b = pool[i % pool.length]!;
+    await raw.write(b, 0, b.length, position);
+    position += b.length;
+  }
+  return position;
+}
+
+/** Reads `bytes` back in reads of `chunk` into a fresh buffer each (a consumer owns what it is given, as the log's are). */
+async function readAllRaw(raw: FileHandle, bytes: number, chunk: number): Promise<number> {
+  let done = 0;
+  while (done < bytes) {
+    const buf = Buffer.allocUnsafe(Math.min(chunk, bytes - done));
+    const { bytesRead } = await raw.read(buf, 0, buf.length, done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+/** What a timed loop cost besides its time: GC pauses and fresh pages faulted in, to tell noise from work. */
+interface Phase {
+  seconds: number;
+  cpuSeconds: number;
+  /** performance.now() span, to attribute GC pauses (reported asynchronously) afterwards. */
+  span: [number, number];
+  faults: number;
+}
+
+async function timed(name: string, fn: () => Promise<unknown>): Promise<Phase> {
+  mark(`${name}-start`);
+  const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const faults0 = process.resourceUsage().minorPageFault;
+  await fn();
+  const t1 = performance.now();
+  const cpuS = cpuSeconds(cpu0);
+  const faults = process.resourceUsage().minorPageFault - faults0;
+  mark(`${name}-end`);
+  return { seconds: (t1 - t0) / 1000, cpuSeconds: cpuS, span: [t0, t1], faults };
+}
+
+/** Appends `count` batches through the partition log, flushes once, and reads everything back `reads` times. */
+async function logRun(dir: string, pool: Buffer[], count: number, readMax: number, memory: string[], reads = 1): Promise<Run> {
   await fs.rm(dir, { recursive: true, force: true });
   const size = pool[0]!.length;
   // 1 MiB of 1 KiB records plus framing is just over Kafka's default max.message.bytes; allow 2 MiB batches.
@@ -95,38 +198,26 @@ async function logRun(dir: string, pool: Buffer[], count: number, readMax: numbe
   let t0 = performance.now();
   await log.appendAsLeader(pool[0]!, 1);
   const firstS = seconds(t0);
-  t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  for (let i = 1; i < count; i++) {
-    await log.appendAsLeader(pool[i % pool.length]!, 1);
-    if (i === Math.floor(count / 4) || i === count - 1) {
-      memory.push(`${(((i + 1) * size) / MiB).toFixed(0)} MiB logged: ${memMiB()}, sparse indexes ${(log.indexMemoryBytes / 1024).toFixed(0)} KiB`);
-    }
-  }
-  const appendS = seconds(t0);
-  const appendCpuS = cpuSeconds(cpu0);
+  const append = await timed('logappend', () => appendAll(log, pool, count, memory));
   t0 = performance.now();
   await log.flush();
   const flushS = seconds(t0);
-  t0 = performance.now();
-  const readCpu0 = process.cpuUsage();
-  let offset = 0;
-  let readBytes = 0;
-  while (offset < log.logEndOffset) {
-    const r = await log.read({ fromOffset: offset, maxBytes: readMax });
-    readBytes += r.bytes.length;
-    offset = r.nextOffset;
+  const all: Phase[] = [];
+  for (let r = 0; r < reads; r++) {
+    let readBytes = 0;
+    const read = await timed('logread', async () => {
+      readBytes = await readAllLog(log, readMax);
+    });
+    if (readBytes !== count * size) throw new Error(`log read back ${readBytes} bytes, wrote ${count * size}`);
+    all.push(read);
   }
-  const readS = seconds(t0);
-  const readCpuS = cpuSeconds(readCpu0);
-  if (readBytes !== count * size) throw new Error(`log read back ${readBytes} bytes, wrote ${count * size}`);
   await log.close();
   await fs.rm(dir, { recursive: true, force: true });
-  return { firstS, appendS, appendCpuS, flushS, readS, readCpuS };
+  return { firstS, flushS, append, read: all[0]!, reads: all };
 }
 
 /** The same bytes with plain positional fs writes of the same sizes into one file, one datasync, reads of readMax. */
-async function rawRun(dir: string, pool: Buffer[], count: number, readMax: number): Promise<Run> {
+async function rawRun(dir: string, pool: Buffer[], count: number, readMax: number, reads = 1): Promise<Run> {
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
   const size = pool[0]!.length;
@@ -135,45 +226,40 @@ async function rawRun(dir: string, pool: Buffer[], count: number, readMax: numbe
   let t0 = performance.now();
   await raw.write(pool[0]!, 0, size, 0);
   const firstS = seconds(t0);
-  let position = size;
-  t0 = performance.now();
-  const cpu0 = process.cpuUsage();
-  for (let i = 1; i < count; i++) {
-    const b = pool[i % pool.length]!;
-    await raw.write(b, 0, b.length, position);
-    position += b.length;
-  }
-  const appendS = seconds(t0);
-  const appendCpuS = cpuSeconds(cpu0);
+  let end = 0;
+  const append = await timed('rawappend', async () => {
+    end = await writeAllRaw(raw, pool, count);
+  });
+  if (end !== bytes) throw new Error(`raw wrote ${end} bytes, meant ${bytes}`);
   t0 = performance.now();
   await raw.datasync();
   const flushS = seconds(t0);
-  t0 = performance.now();
-  const readCpu0 = process.cpuUsage();
-  let done = 0;
+  // The log's reads end at a batch boundary at or below readMax, so the raw side reads whole batches up to readMax too.
   const chunk = Math.max(size, Math.floor(readMax / size) * size);
-  while (done < bytes) {
-    const buf = Buffer.allocUnsafe(Math.min(chunk, bytes - done));
-    const { bytesRead } = await raw.read(buf, 0, buf.length, done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
+  const all: Phase[] = [];
+  for (let r = 0; r < reads; r++) {
+    let done = 0;
+    const read = await timed('rawread', async () => {
+      done = await readAllRaw(raw, bytes, chunk);
+    });
+    if (done !== bytes) throw new Error(`raw read back ${done} bytes, wrote ${bytes}`);
+    all.push(read);
   }
-  const readS = seconds(t0);
-  const readCpuS = cpuSeconds(readCpu0);
-  if (done !== bytes) throw new Error(`raw read back ${done} bytes, wrote ${bytes}`);
   await raw.close();
   await fs.rm(dir, { recursive: true, force: true });
-  return { firstS, appendS, appendCpuS, flushS, readS, readCpuS };
+  return { firstS, flushS, append, read: all[0]!, reads: all };
 }
 
-function best(runs: Run[]): Run {
+/** The best (least disturbed) of each figure over the rounds. */
+function best(runs: Run[]): { firstS: number; flushS: number; appendS: number; appendCpuS: number; readS: number; readCpuS: number } {
+  const min = (f: (r: Run) => number): number => Math.min(...runs.map(f));
   return {
-    firstS: Math.min(...runs.map((r) => r.firstS)),
-    appendS: Math.min(...runs.map((r) => r.appendS)),
-    appendCpuS: Math.min(...runs.map((r) => r.appendCpuS)),
-    flushS: Math.min(...runs.map((r) => r.flushS)),
-    readS: Math.min(...runs.map((r) => r.readS)),
-    readCpuS: Math.min(...runs.map((r) => r.readCpuS)),
+    firstS: min((r) => r.firstS),
+    flushS: min((r) => r.flushS),
+    appendS: min((r) => r.append.seconds),
+    appendCpuS: min((r) => r.append.cpuSeconds),
+    readS: min((r) => r.read.seconds),
+    readCpuS: min((r) => r.read.cpuSeconds),
   };
 }
 
@@ -186,12 +272,35 @@ async function benchOne(batchBytes: number): Promise<{ appendRatio: number; read
   const timedBytes = (count - 1) * size;
   const readMax = Math.max(size, MiB);
   const memory: string[] = [];
+  // Untimed warm-up of both sides on a short log read back many times: a round makes only a few hundred reads (256
+  // at 1 MiB batches), too few for V8 to optimize the log's read path in the first rounds, and each compile (readLocked
+  // alone takes 25-40 ms of a background thread) then lands inside a timed read on this 2-vCPU machine.
+  for (let w = 0; w < warmups; w++) {
+    const short = Math.min(count, 64);
+    await rawRun(join(baseDir, 'raw'), pool, short, readMax, warmupReads);
+    await logRun(join(baseDir, 'log'), pool, short, readMax, [], warmupReads);
+  }
   // Interleaved and best of `rounds` each, so page-cache writeback of one side's bytes does not penalise only the other.
   const raws: Run[] = [];
   const logs: Run[] = [];
+  mark('timed-start');
   for (let round = 0; round < rounds; round++) {
-    raws.push(await rawRun(join(baseDir, 'raw'), pool, count, readMax));
-    logs.push(await logRun(join(baseDir, 'log'), pool, count, readMax, round === rounds - 1 ? memory : []));
+    raws.push(await rawRun(join(baseDir, 'raw'), pool, count, readMax, timedReads));
+    logs.push(await logRun(join(baseDir, 'log'), pool, count, readMax, round === rounds - 1 ? memory : [], timedReads));
+  }
+  if (traceRounds) {
+    // GC entries arrive on a later turn of the event loop.
+    await new Promise((resolve) => setImmediate(resolve));
+    const cost = (p: Phase): string => {
+      const pauses = gcPauses.filter((e) => e.startTime >= p.span[0] && e.startTime <= p.span[1]);
+      const gcMs = pauses.reduce((sum, e) => sum + e.duration, 0);
+      const kinds = pauses.map((e) => ((e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === 1 ? 's' : 'M')).join('');
+      return `${(p.seconds * 1000).toFixed(0)} ms (gc ${gcMs.toFixed(1)} ms ${kinds}, ${p.faults} faults)`;
+    };
+    for (let i = 0; i < rounds; i++) {
+      console.log(`  round ${i}: append log ${cost(logs[i]!.append)} raw ${cost(raws[i]!.append)}`);
+      logs[i]!.reads.forEach((r, k) => console.log(`    read ${k}: log ${cost(r)} raw ${cost(raws[i]!.reads[k]!)}`));
+    }
   }
   const raw = best(raws);
   const log = best(logs);
@@ -201,13 +310,16 @@ async function benchOne(batchBytes: number): Promise<{ appendRatio: number; read
   console.log(`  append  log ${mbps(timedBytes, log.appendS)}   raw ${mbps(timedBytes, raw.appendS)}   ratio ${appendRatio.toFixed(2)}   (final flush: log ${(log.flushS * 1000).toFixed(0)} ms, raw ${(raw.flushS * 1000).toFixed(0)} ms; first append: log ${(log.firstS * 1000).toFixed(1)} ms, raw ${(raw.firstS * 1000).toFixed(1)} ms)`);
   const usPerMiB = (cpuS: number): string => ((cpuS * 1e6) / (timedBytes / MiB)).toFixed(0);
   console.log(`  cpu     log ${usPerMiB(log.appendCpuS).padStart(6)} us/MiB raw ${usPerMiB(raw.appendCpuS).padStart(6)} us/MiB ratio ${(raw.appendCpuS / log.appendCpuS).toFixed(2)}   (CPU time of the appends, all threads)`);
-  console.log(`  read    log ${mbps(bytes, log.readS)}   raw ${mbps(bytes, raw.readS)}   ratio ${readRatio.toFixed(2)}   (reads of up to ${(readMax / 1024).toFixed(0)} KiB)`);
+  // Fresh pages faulted in under the read buffers: glibc gives freed buffers back to the kernel when the top of its heap
+  // is free, and each 4 KiB then costs a fault and a zeroing on reuse (4-6 us), so this is the read figures' main noise.
+  const faults = (runs: Run[]): string => runs.map((r) => r.read.faults).join(' ');
+  console.log(`  read    log ${mbps(bytes, log.readS)}   raw ${mbps(bytes, raw.readS)}   ratio ${readRatio.toFixed(2)}   (reads of up to ${(readMax / 1024).toFixed(0)} KiB; page faults per round: log ${faults(logs)}, raw ${faults(raws)})`);
   const readUsPerMiB = (cpuS: number): string => ((cpuS * 1e6) / (bytes / MiB)).toFixed(0);
   console.log(`  cpu     log ${readUsPerMiB(log.readCpuS).padStart(6)} us/MiB raw ${readUsPerMiB(raw.readCpuS).padStart(6)} us/MiB ratio ${(raw.readCpuS / log.readCpuS).toFixed(2)}   (CPU time of the reads, all threads)`);
   // Each round's raw and log runs ran back to back, so their ratio is the least disturbed pairing; the spread says how
   // much the best-of ratio above owes to the neighbours' load.
-  const paired = (k: 'appendS' | 'readS'): string => raws.map((r, i) => (r[k] / logs[i]![k]).toFixed(2)).join(' ');
-  console.log(`  rounds  append ratio per round ${paired('appendS')}; read ratio per round ${paired('readS')}`);
+  const paired = (k: 'append' | 'read'): string => raws.map((r, i) => (r[k].seconds / logs[i]![k].seconds).toFixed(2)).join(' ');
+  console.log(`  rounds  append ratio per round ${paired('append')}; read ratio per round ${paired('read')}`);
   for (const m of memory) console.log(`  memory  ${m}`);
   return { appendRatio, readRatio, cpuRatio: raw.appendCpuS / log.appendCpuS };
 }
