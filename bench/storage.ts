@@ -13,7 +13,8 @@
 // wall-clock ratio whenever the process gets only one core's share.
 // Before the timed rounds, each side runs untimed on a short log read back many times, so V8 has compiled both sides'
 // loops and the log's read path: without it those compiles (25-40 ms each on a background thread) land inside timed
-// reads, where they cost the log, whose read path is far more code, 0.1-0.3 of its read ratio on 2 vCPUs.
+// reads, where they cost the log, whose read path is far more code (256 KiB read ratio, interleaved A/B on 2 vCPUs:
+// 0.60-0.67 without the warm-up, 0.73-1.22 with it; docs/storage.md, "The read ratio at 256 KiB batches").
 // Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 bytes per batch size, BENCH_BATCH_KIB=16,256,1024
 // the batch sizes, BENCH_ROUNDS=3 interleaved rounds per side of which the best counts, BENCH_DIR the place; for
 // diagnosis BENCH_WARMUP, BENCH_READS, BENCH_TRACE and BENCH_MARKS, described where they are read below)
@@ -329,6 +330,15 @@ async function main(): Promise<void> {
   console.log(`CRC32C: ${crc32cImplementation === 'portable' ? 'portable TypeScript (slicing-by-16)' : `native (${crc32cImplementation})`}; the broker checks every batch's CRC on append`);
   const results: Array<{ appendRatio: number; readRatio: number; cpuRatio: number }> = [];
   try {
+    // The append path needs thousands of calls before V8 optimizes all of it, more than a round of large batches
+    // makes: one untimed pass of each side with 2048 small batches (32 MiB) first, so more of those compiles happen
+    // here (in the timed 16 KiB log appends of one run: 369 ms of compiles without it, 154-230 ms with it). The same
+    // code serves every size.
+    if (warmups > 0) {
+      const small = makeBatches(16 * 1024);
+      await rawRun(join(baseDir, 'raw'), small, 2048, MiB, 8);
+      await logRun(join(baseDir, 'log'), small, 2048, MiB, [], 8);
+    }
     for (const size of batchSizes) results.push(await benchOne(size));
   } finally {
     await fs.rm(baseDir, { recursive: true, force: true });
