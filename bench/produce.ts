@@ -4,7 +4,8 @@
 // how many CPU cores the client and each broker kept busy, to tell where the time goes. Not part of make test.
 //
 //   node --import tsx bench/produce.ts [--records 100000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
-//        [--phases rf1,rf3,consume,latency]
+//        [--phases rf1,rf3,consume,latency] [--fetch-max-bytes 8388608] [--partition-fetch-bytes 1048576]
+//        [--max-poll-records 10000]
 //
 // To profile: BENCH_BROKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" passes node flags to every broker (each
 // writes its .cpuprofile on its clean exit), `node --cpu-prof --import tsx bench/produce.ts` profiles the client, and
@@ -30,6 +31,13 @@ const records = option('records', Number(process.env['BENCH_PRODUCE_RECORDS'] ??
 const latencySamples = option('latency-samples', 2_000);
 const partitions = option('partitions', 6);
 const basePort = option('base-port', 29_090);
+// The consumer's fetch.max.bytes and max.partition.fetch.bytes (what one fetch response may carry per broker and per
+// partition): the size of the frames the client receives. Kafka's default 1 MiB per partition (≈ 2 MiB frames here)
+// costs the client ≈ 1.7-1.9 CPU ms/MB where 4 MiB (8 MiB frames) cost 2.7-3.3: ws joins each frame into a fresh
+// buffer, and 8 MiB ones are page-faulted in and zeroed by the kernel each time (docs/performance.md, third round).
+const consumeFetchMaxBytes = option('fetch-max-bytes', 8 * 1024 * 1024);
+const consumePartitionFetchBytes = option('partition-fetch-bytes', 1024 * 1024);
+const consumeMaxPollRecords = option('max-poll-records', 10_000);
 const phases = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'rf1,rf3,consume,latency').split(','));
 const brokerNodeArgs = (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
 // BENCH_CLIENT_CPU=1 prints the client's user and system CPU time of each phase on stderr.
@@ -159,7 +167,7 @@ async function produceThroughput(bootstrap: string[], topic: string, acks: 'all'
 }
 
 async function consumeThroughput(bootstrap: string[], topic: string, expected: number): Promise<{ mbPerS: number; recordsPerS: number; seconds: number }> {
-  const consumer = createConsumer({ bootstrap, autoOffsetReset: 'earliest', maxPollRecords: 10_000, maxPartitionFetchBytes: 4 * 1024 * 1024 });
+  const consumer = createConsumer({ bootstrap, autoOffsetReset: 'earliest', maxPollRecords: consumeMaxPollRecords, fetchMaxBytes: consumeFetchMaxBytes, maxPartitionFetchBytes: consumePartitionFetchBytes });
   consumer.assign(Array.from({ length: partitions }, (_, p) => ({ topic, partition: p })));
   let got = 0;
   let bytes = 0;
