@@ -414,12 +414,6 @@ class SimConnection implements Connection {
     return true;
   }
 
-  /** One frame of the parts joined: the simulated link carries frames, not writes, so this is `send` of the bytes. */
-  sendParts(parts: readonly Uint8Array[]): boolean {
-    if (parts.length === 1) return this.send(parts[0]!);
-    return this.send(Buffer.concat(parts));
-  }
-
   pause(): void {
     this.paused = true;
   }

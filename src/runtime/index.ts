@@ -21,7 +21,7 @@ export { randomHex } from './random.js';
 export type { Disk, DiskFile, OpenOptions, FileStat } from './disk.js';
 export { joinPath, dirName } from './disk.js';
 export type { Network, Connection, ConnectionHandlers, CloseReason, Listener, ListenOptions } from './network.js';
-export { parseAddress, sendFrameParts } from './network.js';
+export { frameBytesOf, parseAddress, sendFrameParts } from './network.js';
 export type { Logger, LogLevel, LogFields } from './logger.js';
 export { silentLogger, logLevels } from './logger.js';
 export * from './errors.js';

@@ -73,6 +73,13 @@ export interface Network {
   connect(address: string, handlers: ConnectionHandlers): Connection;
 }
 
+/** The length of the frame whose bytes are `parts` back to back. */
+export function frameBytesOf(parts: readonly Uint8Array[]): number {
+  let bytes = 0;
+  for (const part of parts) bytes += part.byteLength;
+  return bytes;
+}
+
 /** Sends `parts` as one frame: vectored where the connection can, else joined into one buffer. */
 export function sendFrameParts(connection: Connection, parts: readonly Uint8Array[]): boolean {
   if (parts.length === 1) return connection.send(parts[0]!);

@@ -6,7 +6,7 @@ import { inFlightRequestsMax, requestTimeoutMsDefault } from '../limits.js';
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import { silentLogger } from '../runtime/logger.js';
-import { sendFrameParts, type CloseReason, type Connection } from '../runtime/network.js';
+import { frameBytesOf, sendFrameParts, type CloseReason, type Connection } from '../runtime/network.js';
 import type { ApiMap, RequestApiName, RequestIn, ResponseOut } from './api.js';
 import { receivedErrorCode } from './envelope.js';
 import { NotControllerError, RaftlineError } from './errors.js';
@@ -163,9 +163,7 @@ export class RpcClient<M extends ApiMap> {
   }
 
   private transmit(frame: readonly Uint8Array[]): void {
-    let bytes = 0;
-    for (const part of frame) bytes += part.byteLength;
-    this.metrics.frameOut(bytes);
+    this.metrics.frameOut(frameBytesOf(frame));
     // false means the transport took the frame but is over its high-water mark: hold the rest until onDrain.
     if (!sendFrameParts(this.connection, frame)) this.blocked = true;
   }

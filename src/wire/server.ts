@@ -13,7 +13,7 @@ import { inFlightRequestsMax } from '../limits.js';
 import type { Clock } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Connection, Listener, ListenOptions, Network } from '../runtime/network.js';
-import { sendFrameParts } from '../runtime/network.js';
+import { frameBytesOf, sendFrameParts } from '../runtime/network.js';
 import type { ApiMap, EventApiName, EventIn, RequestApiName, RequestOut, ResponseIn } from './api.js';
 import type { ErrorCode, WireError } from './errors.js';
 import { RaftlineError, wireError } from './errors.js';
@@ -101,9 +101,7 @@ export function createRpcServer<M extends ApiMap>(options: RpcServerOptions<M>):
       metrics.frameOut(frame.byteLength);
       accepted = state.connection.send(frame);
     } else {
-      let bytes = 0;
-      for (const part of frame) bytes += part.byteLength;
-      metrics.frameOut(bytes);
+      metrics.frameOut(frameBytesOf(frame));
       accepted = sendFrameParts(state.connection, frame);
     }
     if (!accepted && !state.blocked && state.connection.isOpen) {

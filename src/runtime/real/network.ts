@@ -25,7 +25,7 @@ import {
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import type { CloseReason, Connection, ConnectionHandlers, Listener, ListenOptions, Network } from '../network.js';
-import { parseAddress } from '../network.js';
+import { frameBytesOf, parseAddress } from '../network.js';
 import { AddressInUseError } from '../errors.js';
 
 export interface RealNetworkOptions {
@@ -160,8 +160,7 @@ class WsConnection implements Connection {
 
   sendParts(parts: readonly Uint8Array[]): boolean {
     if (!this.isOpen) return false;
-    let total = 0;
-    for (const part of parts) total += part.byteLength;
+    const total = frameBytesOf(parts);
     if (total > this.config.frameBytesMax) {
       throw new RangeError(`network: frame of ${total} bytes exceeds frameBytesMax ${this.config.frameBytesMax}`);
     }
