@@ -53,7 +53,7 @@ bench-disk: install
 	node --import tsx bench/disk.ts
 
 # Three real broker processes on 127.0.0.1: 1 KiB records, RF=1 acks=1 and RF=3 acks=all producer throughput, consumer
-# read throughput, single-record acks=all latency (BENCH_PRODUCE_RECORDS, default 100000).
+# read throughput, single-record acks=all latency (BENCH_PRODUCE_RECORDS, default 300000).
 bench-produce: build
 	node --import tsx bench/produce.ts
 
