@@ -237,3 +237,23 @@ test('storage: the leader rewrites only the header, so the stored batch keeps th
   assignOffsetAndEpoch(copy, 0, 0, -1);
   t.deepEqual(copy.subarray(17), Buffer.from(r.bytes).subarray(17));
 });
+
+test('storage: operations issued without waiting run one at a time, in the order they were issued', async (t) => {
+  const log = await open(newDisk(), new ManualClock());
+  await log.appendAsLeader(batch('a', 2), 0);
+  // The log is idle here, so the first append starts at once; the rest queue behind it and must see its effects.
+  const first = log.appendAsLeader(batch('b', 3), 0);
+  const second = log.appendAsLeader(batch('c', 1), 0);
+  const cut = log.truncateTo(5); // drops c, the batch after b
+  const third = log.appendAsLeader(batch('d', 2), 1);
+  const read = log.read({ fromOffset: 0, maxBytes: 1 << 20 });
+  const [b, c, end, d, r] = await Promise.all([first, second, cut, third, read]);
+  t.deepEqual([b.baseOffset, c.baseOffset, end, d.baseOffset, d.lastOffset], [2, 5, 5, 5, 6]);
+  t.deepEqual(values(r.bytes), [[0, 'a-0'], [1, 'a-1'], [2, 'b-0'], [3, 'b-1'], [4, 'b-2'], [5, 'd-0'], [6, 'd-1']]);
+  t.deepEqual(log.epochEntries, [{ epoch: 0, startOffset: 0 }, { epoch: 1, startOffset: 5 }]);
+  // A refused operation does not stall the ones behind it.
+  const refused = log.appendAsLeader(Buffer.from('not a batch'), 1);
+  const after = log.appendAsLeader(batch('e', 1), 1);
+  await t.throwsAsync(refused, { instanceOf: RaftlineError });
+  t.is((await after).baseOffset, 7);
+});

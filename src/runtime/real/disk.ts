@@ -166,13 +166,24 @@ class RealFile implements DiskFile {
       return Promise.reject(error);
     }
     this.sizeBytes = Math.max(this.sizeBytes, position + data.byteLength);
-    return this.mutate(async () => {
-      try {
-        await this.writeFully(data, position);
-      } catch (error) {
-        throw this.poison(error);
-      }
-    }, true);
+    // Not async functions: the segment append's write is on the hot path, and each async frame between it and the
+    // file handle costs promise hops when it resolves. A short write (rare) continues in writeFully.
+    return this.mutate(
+      () =>
+        this.handle.write(data, 0, data.byteLength, position).then(
+          ({ bytesWritten }) => {
+            if (bytesWritten === data.byteLength) return undefined;
+            if (bytesWritten <= 0) throw this.poison(new DiskIoError(this.path, `write made no progress at ${position}`));
+            return this.writeFully(data.subarray(bytesWritten), position + bytesWritten).catch((error: unknown) => {
+              throw this.poison(error);
+            });
+          },
+          (error: unknown) => {
+            throw this.poison(error);
+          },
+        ),
+      true,
+    );
   }
 
   read(position: number, length: number): Promise<Uint8Array> {
