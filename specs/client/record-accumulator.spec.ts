@@ -111,3 +111,23 @@ test('accumulator: batches queued past delivery.timeout.ms expire; younger ones 
   t.deepEqual(expired.map((b) => b.records[0]!.id), [1]);
   t.is(acc.batchesQueued, 1);
 });
+
+test('accumulator: appendToOpenBatch fills the open batch until it is full, and never a batch that was drained', (t) => {
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 1000, lingerMs: 5, bufferBytesMax: 100_000 });
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 1)), 'none', 'no batch yet: the caller must create one');
+  t.true(acc.append(tp, record(200, 1), 0, false).appended);
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 2)), 'open');
+  t.is(acc.appendToOpenBatch('t', 1, record(200, 3)), 'none', 'another partition has no batch');
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 4)), 'open');
+  t.is(acc.appendToOpenBatch('t', 0, record(700, 5)), 'none', 'no room left for 700 bytes');
+  const drained = acc.drain(tp)!;
+  t.deepEqual(drained.records.map((r) => r.id), [1, 2, 4]);
+  // The drained batch is not sent yet, but it has left the accumulator: nothing may join it any more.
+  t.is(acc.appendToOpenBatch('t', 0, record(10, 6)), 'none');
+  t.is(drained.recordCount, 3);
+  // 61 bytes of batch header + (36 + 850) + (36 + 17) = 1000 bytes: the second record just fits and fills the batch.
+  t.true(acc.append(tp, record(850, 7), 1, false).appended);
+  t.is(acc.appendToOpenBatch('t', 0, record(17, 8)), 'full', 'the record fits, and then the batch is full');
+  acc.release(drained);
+  t.is(acc.bytesBuffered, acc.drain(tp)!.sizeBytes);
+});

@@ -450,6 +450,11 @@ export class Producer {
     const meta = this.metadata.topic(topic)!;
     const choice = this.partitionChoice(topic, meta.partitions.length);
     let partition = this.partitioner.partition(topic, pending.key, choice, explicit);
+    const fits = this.accumulator.appendToOpenBatch(topic, partition, pending);
+    if (fits !== 'none') {
+      if (fits === 'full') this.wake();
+      return;
+    }
     const sticky = explicit === undefined && pending.key === null;
     const now = this.clock.monotonicMs();
     let result = this.accumulator.append({ topic, partition }, pending, now, sticky);

@@ -95,8 +95,17 @@ export interface ReadyResult {
   nextCheckDelayMs: number | undefined;
 }
 
+/** What `appendToOpenBatch` did: nothing (a new batch is needed), or added the record to a batch that is now full or still open. */
+export type OpenAppend = 'none' | 'full' | 'open';
+
 export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
   private readonly queues = new Map<string, ProducerBatch<R>[]>();
+  /**
+   * The queue of the partition appended to last (a producer's records mostly go to one sticky partition in a row), so
+   * the common append needs no key string or map lookup. Any change that removes or replaces a queue in `queues`
+   * forgets it (`forgetLastQueue`), so it never points at a queue the map no longer holds.
+   */
+  private lastQueue: { topic: string; partition: number; queue: ProducerBatch<R>[] } | undefined;
   private bufferedBytes = 0;
   private flushes = 0;
   private nextSerial = 0;
@@ -121,6 +130,25 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
 
   isEmpty(): boolean {
     return this.batchesQueued === 0;
+  }
+
+  /**
+   * Adds a record to the partition's last batch if that batch is open and has room; creates no batch, so it needs no
+   * time (the producer's per-record path avoids reading the clock). `append` does the rest.
+   */
+  appendToOpenBatch(topic: string, partition: number, record: R): OpenAppend {
+    let queue: ProducerBatch<R>[] | undefined;
+    const memo = this.lastQueue;
+    if (memo !== undefined && memo.partition === partition && memo.topic === topic) queue = memo.queue;
+    else {
+      queue = this.queues.get(tpKey(topic, partition));
+      if (queue === undefined) return 'none';
+      this.lastQueue = { topic, partition, queue };
+    }
+    const last = queue[queue.length - 1];
+    if (last === undefined || last.closedForAppends || last.sizeBytes + record.sizeBytes > this.options.batchSizeBytes) return 'none';
+    this.add(last, record);
+    return this.isFull(last, queue) ? 'full' : 'open';
   }
 
   /**
@@ -197,7 +225,7 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
     const key = tpKey(tp.topic, tp.partition);
     const queue = this.queues.get(key);
     const head = queue?.shift();
-    if (queue !== undefined && queue.length === 0) this.queues.delete(key);
+    if (queue !== undefined && queue.length === 0) this.deleteQueue(key);
     return head;
   }
 
@@ -240,8 +268,7 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
         out.push(b);
         return false;
       });
-      if (keep.length === 0) this.queues.delete(key);
-      else this.queues.set(key, keep);
+      this.replaceQueue(key, keep);
     }
     return out;
   }
@@ -251,6 +278,7 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
     const out: ProducerBatch<R>[] = [];
     for (const queue of this.queues.values()) out.push(...queue);
     this.queues.clear();
+    this.lastQueue = undefined;
     return out;
   }
 
@@ -258,7 +286,7 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
   drainPartition(tp: TopicPartition): ProducerBatch<R>[] {
     const key = tpKey(tp.topic, tp.partition);
     const queue = this.queues.get(key) ?? [];
-    this.queues.delete(key);
+    this.deleteQueue(key);
     return queue;
   }
 
@@ -271,8 +299,7 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
         out.push(b);
         return false;
       });
-      if (keep.length === 0) this.queues.delete(key);
-      else this.queues.set(key, keep);
+      this.replaceQueue(key, keep);
     }
     return out;
   }
@@ -282,6 +309,17 @@ export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
     const out: ProducerBatch<R>[] = [];
     for (const queue of this.queues.values()) out.push(...queue);
     return out;
+  }
+
+  private deleteQueue(key: string): void {
+    this.queues.delete(key);
+    this.lastQueue = undefined;
+  }
+
+  private replaceQueue(key: string, queue: ProducerBatch<R>[]): void {
+    if (queue.length === 0) this.queues.delete(key);
+    else this.queues.set(key, queue);
+    this.lastQueue = undefined;
   }
 
   /** While a flush is under way every batch is due regardless of linger.ms. */
