@@ -4,8 +4,9 @@
 // holding a promise per record: the client's cost per record is then the producer's own, not the loop's.
 import type { Producer, SendCallback } from '../src/client/producer.js';
 
-/** Records sent but not yet acknowledged (or failed) at most: ~64 MiB of 1 KiB records. */
-const windowRecordsMax = 65_536;
+/** Records sent but not yet acknowledged (or failed) at most: ~64 MiB of 1 KiB records. BENCH_SEND_WINDOW overrides. */
+const windowRecordsMax = Number(process.env['BENCH_SEND_WINDOW'] ?? 65_536);
+if (!Number.isSafeInteger(windowRecordsMax) || windowRecordsMax < 2) throw new RangeError(`BENCH_SEND_WINDOW must be an integer >= 2, got ${windowRecordsMax}`);
 /** The loop yields this often: the sender runs on this thread, so a loop that never yields would only queue records. */
 const yieldEveryRecords = 256;
 
@@ -32,7 +33,7 @@ export async function sendWindowed(producer: Producer, topic: string, value: Buf
     producer.produce(record, onAnswer);
     if (sent - answered >= windowRecordsMax) {
       // Wait for the older half of the window, as the promise-per-record loop did.
-      resumeAt = sent - windowRecordsMax / 2;
+      resumeAt = sent - Math.floor(windowRecordsMax / 2);
       await new Promise<void>((r) => {
         resume = r;
       });

@@ -252,7 +252,7 @@ export class Producer {
   /** The partition choice of each topic under metadata version `choicesVersion` (see partitionChoice). */
   private readonly choices = new Map<string, PartitionChoice>();
   private choicesVersion = -1;
-  /** When a fire-and-forget failure was last logged, and how many went unlogged since (see noteUnobservedFailures). */
+  /** When a fire-and-forget failure was last logged, and how many went unlogged since (see noteUnobservedFailure). */
   private unobservedLoggedAtMs = Number.NEGATIVE_INFINITY;
   private unobservedUnlogged = 0;
   private readonly waiting: WaitingRecord[] = [];
@@ -271,7 +271,10 @@ export class Producer {
   private closeTimeoutMs = Number.POSITIVE_INFINITY;
   private closedPromise: Promise<void> | undefined;
   private fatal: Error | undefined;
-  /** Records acknowledged, failed, and requests sent (for specs, benches and metrics). */
+  /**
+   * Records acknowledged and failed (of those, failed with neither callback nor promise to hear of it), requests sent,
+   * retries and metadata refreshes (for specs, benches and metrics).
+   */
   readonly stats = { acknowledged: 0, failed: 0, unobservedFailed: 0, requests: 0, retries: 0, metadataRefreshes: 0 };
 
   constructor(options: ProducerOptions, deps: ProducerDeps) {
@@ -310,7 +313,7 @@ export class Producer {
 
   /**
    * Sends a record and returns a promise of its `{ topic, partition, offset }`. Ignoring the promise is safe (a failure
-   * is counted and logged, never an unhandled rejection); `callback`, if given, is called as well. For many records
+   * is counted in `stats.failed`, never an unhandled rejection); `callback`, if given, is called as well. For many records
    * whose callers do not await each one, `produce()` is cheaper.
    */
   send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> {
