@@ -288,3 +288,10 @@ export const raftAppendLingerMsMax = 1_000;
 export const frameSpliceBytesMin = 16 * 1024;
 /** Byte strings spliced into one frame at most (a fetch response: one per partition); more are copied as usual. */
 export const frameSplicePartsMax = 1024;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Producer fire-and-forget failures (src/client/producer.ts produce())
+
+/** A record produced with no callback and no promise that fails is counted every time but logged at most this often
+ *  (with how many went unlogged since), so a fire-and-forget loop against a failing cluster cannot flood the log. */
+export const producerUnobservedFailureLogIntervalMs = 1_000;

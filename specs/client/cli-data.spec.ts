@@ -33,6 +33,19 @@ test('cli: produce key:value lines, then consume them back from the beginning as
   t.regex(json.stderr, /consumed \d+ records from cli/);
 });
 
+test('cli: produce sends more lines than its window of unanswered records (10 000) and every one lands once, in order', async (t) => {
+  const cluster = await startFakeCluster(t);
+  cluster.createTopic('many', 1);
+  const count = 25_000;
+  const lines = Array.from({ length: count }, (_, i) => `line ${i}`);
+  const produced = await runCli(['produce', 'many', '--format', 'json', '--bootstrap', cluster.addresses[0]!], `${lines.join('\n')}\n`);
+  t.is(produced.code, 0, produced.stderr);
+  const summary = JSON.parse(produced.stdout) as { records: number; partitions: Array<{ partition: number; first: number; last: number; count: number }> };
+  t.is(summary.records, count);
+  t.deepEqual(summary.partitions, [{ partition: 0, first: 0, last: count - 1, count }]);
+  t.deepEqual(cluster.values('many', 0), lines);
+});
+
 test('cli: produce to a fixed partition with acks=1; errors exit 1 with their code, bad flags exit 2', async (t) => {
   const cluster = await startFakeCluster(t);
   cluster.createTopic('fixed', 2);

@@ -5,9 +5,11 @@ import { RecordAccumulator, recordSizeEstimate, type PendingRecord } from '../..
 import { BufferExhaustedError } from '../../src/client/errors.js';
 import { decodeRecords, encodeBatch } from '../../src/storage/record-batch.js';
 
-function record(bytes: number, id = 0): PendingRecord<number> {
+type Numbered = PendingRecord & { id: number };
+
+function record(bytes: number, id = 0): Numbered {
   const value = new Uint8Array(bytes).fill(id % 256);
-  return { key: null, value, headers: [], timestamp: 1, sizeBytes: recordSizeEstimate(null, value, []), completion: id };
+  return { key: null, value, headers: [], timestamp: 1, sizeBytes: recordSizeEstimate(null, value, []), id };
 }
 
 const tp = { topic: 't', partition: 0 };
@@ -25,7 +27,7 @@ test('accumulator: the size estimate bounds the encoded bytes of every record', 
 });
 
 test('accumulator: records share a batch until batch.size, then a new batch starts and the old one is full', (t) => {
-  const acc = new RecordAccumulator<number>({ batchSizeBytes: 1000, lingerMs: 5, bufferBytesMax: 100_000 });
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 1000, lingerMs: 5, bufferBytesMax: 100_000 });
   const first = acc.append(tp, record(200, 1), 0, false);
   t.true(first.appended && first.newBatchCreated && !first.batchIsFull);
   const second = acc.append(tp, record(200, 2), 0, false);
@@ -40,7 +42,7 @@ test('accumulator: records share a batch until batch.size, then a new batch star
   const ready = acc.ready(0, () => true);
   t.deepEqual(ready.ready, [tp]);
   const head = acc.drain(tp)!;
-  t.deepEqual(head.records.map((r) => r.completion), [1, 2]);
+  t.deepEqual(head.records.map((r) => r.id), [1, 2]);
   const later = acc.ready(2, () => true);
   t.deepEqual(later.ready, []);
   t.is(later.nextCheckDelayMs, 3);
@@ -48,7 +50,7 @@ test('accumulator: records share a batch until batch.size, then a new batch star
 });
 
 test('accumulator: a flush makes every batch due regardless of linger.ms; sendable() holds partitions back', (t) => {
-  const acc = new RecordAccumulator<number>({ batchSizeBytes: 16_384, lingerMs: 1_000, bufferBytesMax: 100_000 });
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 16_384, lingerMs: 1_000, bufferBytesMax: 100_000 });
   acc.append(tp, record(10), 0, false);
   acc.append({ topic: 't', partition: 1 }, record(10), 0, false);
   t.deepEqual(acc.ready(0, () => true).ready, []);
@@ -60,7 +62,7 @@ test('accumulator: a flush makes every batch due regardless of linger.ms; sendab
 });
 
 test('accumulator: a retried batch goes back ahead of new batches, in sequence order, and waits out its back-off', (t) => {
-  const acc = new RecordAccumulator<number>({ batchSizeBytes: 100, lingerMs: 0, bufferBytesMax: 100_000 });
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 100, lingerMs: 0, bufferBytesMax: 100_000 });
   for (let i = 0; i < 4; i++) acc.append(tp, record(60, i), 0, false);
   const a = acc.drain(tp)!;
   const b = acc.drain(tp)!;
@@ -79,11 +81,11 @@ test('accumulator: a retried batch goes back ahead of new batches, in sequence o
   t.deepEqual(acc.ready(50, () => true).ready, [tp]);
   t.is(acc.drain(tp), a);
   t.is(acc.drain(tp), b);
-  t.is(acc.drain(tp)!.records[0]!.completion, 2);
+  t.is(acc.drain(tp)!.records[0]!.id, 2);
 });
 
 test('accumulator: buffer.memory bounds unacknowledged bytes; release gives them back', (t) => {
-  const acc = new RecordAccumulator<number>({ batchSizeBytes: 1_000, lingerMs: 0, bufferBytesMax: 2_000 });
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 1_000, lingerMs: 0, bufferBytesMax: 2_000 });
   const batches = [];
   let appended = 0;
   try {
@@ -102,10 +104,30 @@ test('accumulator: buffer.memory bounds unacknowledged bytes; release gives them
 });
 
 test('accumulator: batches queued past delivery.timeout.ms expire; younger ones stay', (t) => {
-  const acc = new RecordAccumulator<number>({ batchSizeBytes: 100, lingerMs: 10, bufferBytesMax: 100_000 });
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 100, lingerMs: 10, bufferBytesMax: 100_000 });
   acc.append(tp, record(60, 1), 0, false);
   acc.append(tp, record(60, 2), 500, false);
   const expired = acc.expire(1_000, 1_000);
-  t.deepEqual(expired.map((b) => b.records[0]!.completion), [1]);
+  t.deepEqual(expired.map((b) => b.records[0]!.id), [1]);
   t.is(acc.batchesQueued, 1);
+});
+
+test('accumulator: appendToOpenBatch fills the open batch until it is full, and never a batch that was drained', (t) => {
+  const acc = new RecordAccumulator<Numbered>({ batchSizeBytes: 1000, lingerMs: 5, bufferBytesMax: 100_000 });
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 1)), 'none', 'no batch yet: the caller must create one');
+  t.true(acc.append(tp, record(200, 1), 0, false).appended);
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 2)), 'open');
+  t.is(acc.appendToOpenBatch('t', 1, record(200, 3)), 'none', 'another partition has no batch');
+  t.is(acc.appendToOpenBatch('t', 0, record(200, 4)), 'open');
+  t.is(acc.appendToOpenBatch('t', 0, record(700, 5)), 'none', 'no room left for 700 bytes');
+  const drained = acc.drain(tp)!;
+  t.deepEqual(drained.records.map((r) => r.id), [1, 2, 4]);
+  // The drained batch is not sent yet, but it has left the accumulator: nothing may join it any more.
+  t.is(acc.appendToOpenBatch('t', 0, record(10, 6)), 'none');
+  t.is(drained.recordCount, 3);
+  // 61 bytes of batch header + (36 + 850) + (36 + 17) = 1000 bytes: the second record just fits and fills the batch.
+  t.true(acc.append(tp, record(850, 7), 1, false).appended);
+  t.is(acc.appendToOpenBatch('t', 0, record(17, 8)), 'full', 'the record fits, and then the batch is full');
+  acc.release(drained);
+  t.is(acc.bytesBuffered, acc.drain(tp)!.sizeBytes);
 });

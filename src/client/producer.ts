@@ -16,14 +16,15 @@ import {
   producerInFlightPerConnectionMax,
   producerMetadataWaitRecordsMax,
   producerRequestBytesMax,
+  producerUnobservedFailureLogIntervalMs,
 } from '../limits.js';
 import { whenSettled, type Acks, type BrokerNode, type ClientChannel, type ProducePartitionResult } from './channel.js';
 import { BufferExhaustedError, ClientClosedError, ClientConfigError, DeliveryTimeoutError, UnknownTopicError } from './errors.js';
 import { leaderMayHaveMovedCodes, MetadataCache } from './metadata-cache.js';
 import { producerMachine, type ProducerHost } from './producer-machine.js';
 import { ProducerSequences } from './producer-sequences.js';
-import { RecordAccumulator, recordSizeEstimate, tpKey, type PendingRecord, type ProducerBatch, type TopicPartition } from './record-accumulator.js';
-import { StickyPartitioner } from './sticky-partitioner.js';
+import { batchOverheadBytes, RecordAccumulator, recordSizeEstimate, tpKey, type PendingRecord, type ProducerBatch, type TopicPartition } from './record-accumulator.js';
+import { StickyPartitioner, type PartitionChoice } from './sticky-partitioner.js';
 
 export type Bytesish = Uint8Array | string;
 
@@ -153,19 +154,45 @@ export function resolveProducerOptions(o: ProducerOptions): ResolvedOptions {
   };
 }
 
-/** How one record learns its fate. Settles once. */
-interface Completion {
-  readonly topic: string;
-  readonly timestamp: number;
-  readonly promise: Promise<RecordMetadata>;
+/** The settling side of the promise `send()` returns. */
+interface Deferred {
   resolve(metadata: RecordMetadata): void;
   reject(error: Error): void;
-  callback: SendCallback | undefined;
-  settled: boolean;
+}
+
+/**
+ * One record from `produce()` or `send()` to its fate: the accumulator batches it, and it tells its sender the outcome
+ * exactly once. It is the only object the producer keeps per record (no promise unless `send()` made one), and `id`
+ * grows with every record accepted, so `flush()` can tell the records sent before it from those sent after.
+ */
+class OutgoingRecord implements PendingRecord {
+  settled = false;
+  constructor(
+    readonly id: number,
+    readonly key: Uint8Array | null,
+    readonly value: Uint8Array | null,
+    readonly headers: readonly RecordHeaderInput[],
+    readonly timestamp: number,
+    readonly sizeBytes: number,
+    readonly callback: SendCallback | undefined,
+    readonly deferred: Deferred | undefined,
+  ) {}
+
+  /** Someone learns this record's fate (a callback or a promise); else a failure is only counted and logged. */
+  get observed(): boolean {
+    return this.callback !== undefined || this.deferred !== undefined;
+  }
+}
+
+/** A `flush()` waiting for the records with ids up to `upToId`, of which `remaining` have no fate yet. */
+interface FlushWaiter {
+  readonly upToId: number;
+  remaining: number;
+  resolve(): void;
 }
 
 interface WaitingRecord {
-  record: PendingRecord<Completion>;
+  record: OutgoingRecord;
   topic: string;
   partition: number | undefined;
   sinceMs: number;
@@ -186,11 +213,21 @@ function toBytes(v: Bytesish | null | undefined): Uint8Array | null {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
-function toHeaders(h: ProducerRecord['headers']): RecordHeaderInput[] {
-  if (h === undefined) return [];
-  if (Array.isArray(h)) return [...(h as readonly RecordHeaderInput[])];
-  return Object.entries(h as Record<string, Bytesish | null>).map(([key, value]) => ({ key, value: toBytes(value) }));
+/** Shared by every record without headers, so such a record costs no array. */
+const noHeaders: readonly RecordHeaderInput[] = Object.freeze([]);
+
+function toHeaders(h: ProducerRecord['headers']): readonly RecordHeaderInput[] {
+  if (h === undefined) return noHeaders;
+  if (Array.isArray(h)) return h.length === 0 ? noHeaders : [...(h as readonly RecordHeaderInput[])];
+  const entries = Object.entries(h as Record<string, Bytesish | null>);
+  return entries.length === 0 ? noHeaders : entries.map(([key, value]) => ({ key, value: toBytes(value) }));
 }
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+const ignore = (): void => {};
 
 export type ProducerState = 'connecting' | 'ready' | 'closing' | 'closed' | 'failed';
 
@@ -201,12 +238,23 @@ export class Producer {
   private readonly random: Random;
   private readonly log: Logger;
   private readonly metadata: MetadataCache;
-  private readonly accumulator: RecordAccumulator<Completion>;
+  private readonly accumulator: RecordAccumulator<OutgoingRecord>;
   private readonly partitioner: StickyPartitioner;
   private readonly sequences: ProducerSequences;
   private readonly actor: Actor<typeof producerMachine>;
   private state: ProducerState = 'connecting';
-  private readonly incomplete = new Set<Completion>();
+  /** The id of the last record accepted; ids grow by one per record, so they order records by send. */
+  private lastId = 0;
+  /** Records accepted whose fate is not known yet (what close and flush wait for). */
+  private incompleteCount = 0;
+  /** Unfinished flush() calls, in call order (so in order of upToId). */
+  private readonly flushWaiters: FlushWaiter[] = [];
+  /** The partition choice of each topic under metadata version `choicesVersion` (see partitionChoice). */
+  private readonly choices = new Map<string, PartitionChoice>();
+  private choicesVersion = -1;
+  /** When a fire-and-forget failure was last logged, and how many went unlogged since (see noteUnobservedFailure). */
+  private unobservedLoggedAtMs = Number.NEGATIVE_INFINITY;
+  private unobservedUnlogged = 0;
   private readonly waiting: WaitingRecord[] = [];
   private waitingBytes = 0;
   private readonly nodeInFlight = new Map<number, number>();
@@ -223,8 +271,11 @@ export class Producer {
   private closeTimeoutMs = Number.POSITIVE_INFINITY;
   private closedPromise: Promise<void> | undefined;
   private fatal: Error | undefined;
-  /** Records acknowledged, failed, and requests sent (for specs, benches and metrics). */
-  readonly stats = { acknowledged: 0, failed: 0, requests: 0, retries: 0, metadataRefreshes: 0 };
+  /**
+   * Records acknowledged and failed (of those, failed with neither callback nor promise to hear of it), requests sent,
+   * retries and metadata refreshes (for specs, benches and metrics).
+   */
+  readonly stats = { acknowledged: 0, failed: 0, unobservedFailed: 0, requests: 0, retries: 0, metadataRefreshes: 0 };
 
   constructor(options: ProducerOptions, deps: ProducerDeps) {
     this.options = resolveProducerOptions(options);
@@ -233,7 +284,7 @@ export class Producer {
     this.random = deps.random.split('producer');
     this.log = deps.log.child({ actor: 'client.producer', ...(options.clientId === undefined ? {} : { clientId: options.clientId }) });
     this.metadata = new MetadataCache(this.channel, this.clock, this.log, this.options.metadataRefreshBackoffMs, this.options.metadataMaxAgeMs);
-    this.accumulator = new RecordAccumulator<Completion>({
+    this.accumulator = new RecordAccumulator<OutgoingRecord>({
       batchSizeBytes: this.options.batchSizeBytes,
       lingerMs: this.options.lingerMs,
       bufferBytesMax: this.options.bufferBytes,
@@ -261,36 +312,47 @@ export class Producer {
   }
 
   /**
-   * Sends a record. Three ways to use it: ignore the result (fire and forget: failures are counted and logged, never
-   * an unhandled rejection), `await` it for `{ topic, partition, offset }`, or pass `callback`.
+   * Sends a record and returns a promise of its `{ topic, partition, offset }`. Ignoring the promise is safe (a failure
+   * is counted in `stats.failed`, never an unhandled rejection); `callback`, if given, is called as well. For many records
+   * whose callers do not await each one, `produce()` is cheaper.
    */
   send(record: ProducerRecord, callback?: SendCallback): Promise<RecordMetadata> {
-    let resolve!: (m: RecordMetadata) => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<RecordMetadata>((res, rej) => {
-      resolve = res;
-      reject = rej;
+    let deferred!: Deferred;
+    const promise = new Promise<RecordMetadata>((resolve, reject) => {
+      deferred = { resolve, reject };
     });
     // Fire and forget must not become an unhandled rejection; awaiting callers still see the error.
-    promise.catch(() => {});
-    const timestamp = record.timestamp ?? this.clock.now();
-    const completion: Completion = { topic: record.topic, timestamp, promise, resolve, reject, callback, settled: false };
-    try {
-      this.enqueue(record, completion, timestamp);
-    } catch (err) {
-      this.settle(completion, err instanceof Error ? err : new Error(String(err)), null);
-    }
+    promise.catch(ignore);
+    this.accept(record, callback, deferred);
     return promise;
   }
 
-  /** Resolves when every record sent before the call has its fate (sent or failed); linger.ms is skipped meanwhile. */
+  /**
+   * Sends a record without a promise (librdkafka's produce): `callback`, if given, gets `(null, metadata)` or
+   * `(error, null)` once, in send order within a partition; without one, a failure is counted in
+   * `stats.unobservedFailed` and logged. It never throws: a refused record reaches the callback too. The record object
+   * is not kept, so a caller may reuse it for the next call.
+   */
+  produce(record: ProducerRecord, callback?: SendCallback): void {
+    this.accept(record, callback, undefined);
+  }
+
+  /**
+   * Resolves when every record sent (by produce or send) before the call has its fate, acknowledged or failed; records
+   * sent after it are not waited for. linger.ms is skipped meanwhile.
+   */
   async flush(): Promise<void> {
-    const pending = [...this.incomplete].map((c) => c.promise);
-    if (pending.length === 0) return;
+    // Every record without a fate now was accepted before this call, so it has an id up to lastId.
+    if (this.incompleteCount === 0) return;
+    const waiter: FlushWaiter = { upToId: this.lastId, remaining: this.incompleteCount, resolve: ignore };
+    const done = new Promise<void>((resolve) => {
+      waiter.resolve = resolve;
+    });
+    this.flushWaiters.push(waiter);
     this.accumulator.beginFlush();
     this.wake();
     try {
-      await Promise.allSettled(pending);
+      await done;
     } finally {
       this.accumulator.endFlush();
     }
@@ -319,46 +381,83 @@ export class Producer {
 
   // ------------------------------------------------------------------------------------------ enqueue
 
-  private enqueue(record: ProducerRecord, completion: Completion, timestamp: number): void {
+  /** The one path of produce() and send(): a record is refused at once, or accepted and settled exactly once later. */
+  private accept(record: ProducerRecord, callback: SendCallback | undefined, deferred: Deferred | undefined): void {
+    let outgoing: OutgoingRecord;
+    try {
+      outgoing = this.admit(record, callback, deferred);
+    } catch (err) {
+      this.refuse(asError(err), callback, deferred);
+      return;
+    }
+    this.incompleteCount++;
+    try {
+      this.enqueue(record.topic, record.partition, outgoing);
+    } catch (err) {
+      this.settle(outgoing, asError(err), record.topic, -1, -1);
+    }
+  }
+
+  /** Checks a record and builds what the producer keeps of it; throws (before it counts as accepted) if refused. */
+  private admit(record: ProducerRecord, callback: SendCallback | undefined, deferred: Deferred | undefined): OutgoingRecord {
     if (this.state === 'closing' || this.state === 'closed') throw new ClientClosedError('send');
     if (this.state === 'failed') throw this.fatal ?? new ClientClosedError('send');
     if (typeof record.topic !== 'string' || record.topic.length === 0) throw new RangeError('send: a record needs a topic');
+    const timestamp = record.timestamp ?? this.clock.now();
     if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new RangeError(`send: timestamp must be a non-negative integer, got ${timestamp}`);
     const key = toBytes(record.key);
     const value = toBytes(record.value);
     const headers = toHeaders(record.headers);
     const sizeBytes = recordSizeEstimate(key, value, headers);
-    if (sizeBytes + 61 > this.options.maxRequestBytes) {
+    if (sizeBytes + batchOverheadBytes > this.options.maxRequestBytes) {
       throw new RaftlineError('MESSAGE_TOO_LARGE', `a record of about ${sizeBytes} bytes exceeds max.request.size ${this.options.maxRequestBytes}`);
     }
-    const pending: PendingRecord<Completion> = { key, value, headers, timestamp, sizeBytes, completion };
-    this.incomplete.add(completion);
-    const topicMeta = this.metadata.topic(record.topic);
-    const topicWaits = this.waiting.some((w) => w.topic === record.topic);
+    return new OutgoingRecord(++this.lastId, key, value, headers, timestamp, sizeBytes, callback, deferred);
+  }
+
+  /** Puts an accepted record in its partition's batch, or holds it (in order) until metadata names its topic. */
+  private enqueue(topic: string, partition: number | undefined, outgoing: OutgoingRecord): void {
+    const topicMeta = this.metadata.topic(topic);
+    const topicWaits = this.waiting.length > 0 && this.waiting.some((w) => w.topic === topic);
     if (topicMeta === undefined || topicMeta.partitions.length === 0 || topicWaits) {
-      // The topic is not known yet: hold the record (in order) until metadata names its partitions.
-      if (this.waiting.length >= producerMetadataWaitRecordsMax || this.waitingBytes + this.accumulator.bytesBuffered + sizeBytes > this.options.bufferBytes) {
-        this.incomplete.delete(completion);
+      if (this.waiting.length >= producerMetadataWaitRecordsMax || this.waitingBytes + this.accumulator.bytesBuffered + outgoing.sizeBytes > this.options.bufferBytes) {
         throw new BufferExhaustedError(this.waitingBytes + this.accumulator.bytesBuffered, this.options.bufferBytes);
       }
-      this.waiting.push({ record: pending, topic: record.topic, partition: record.partition, sinceMs: this.clock.monotonicMs() });
-      this.waitingBytes += sizeBytes;
-      this.metadata.want([record.topic]);
+      this.waiting.push({ record: outgoing, topic, partition, sinceMs: this.clock.monotonicMs() });
+      this.waitingBytes += outgoing.sizeBytes;
+      this.metadata.want([topic]);
       this.wake();
       return;
     }
-    try {
-      this.append(record.topic, record.partition, pending);
-    } catch (err) {
-      this.incomplete.delete(completion);
-      throw err;
-    }
+    this.append(topic, partition, outgoing);
   }
 
-  private append(topic: string, explicit: number | undefined, pending: PendingRecord<Completion>): void {
+  /**
+   * The partitioner's view of a topic, rebuilt only when the metadata changes: asking the metadata for the available
+   * partitions on every record cost two arrays per record.
+   */
+  private partitionChoice(topic: string, numPartitions: number): PartitionChoice {
+    if (this.choicesVersion !== this.metadata.version) {
+      this.choices.clear();
+      this.choicesVersion = this.metadata.version;
+    }
+    let choice = this.choices.get(topic);
+    if (choice === undefined || choice.numPartitions !== numPartitions) {
+      choice = { numPartitions, available: this.metadata.availablePartitions(topic) };
+      this.choices.set(topic, choice);
+    }
+    return choice;
+  }
+
+  private append(topic: string, explicit: number | undefined, pending: OutgoingRecord): void {
     const meta = this.metadata.topic(topic)!;
-    const choice = { numPartitions: meta.partitions.length, available: this.metadata.availablePartitions(topic) };
+    const choice = this.partitionChoice(topic, meta.partitions.length);
     let partition = this.partitioner.partition(topic, pending.key, choice, explicit);
+    const fits = this.accumulator.appendToOpenBatch(topic, partition, pending);
+    if (fits !== 'none') {
+      if (fits === 'full') this.wake();
+      return;
+    }
     const sticky = explicit === undefined && pending.key === null;
     const now = this.clock.monotonicMs();
     let result = this.accumulator.append({ topic, partition }, pending, now, sticky);
@@ -428,7 +527,7 @@ export class Producer {
     this.timer = undefined;
     const error = this.fatal ?? new ClientClosedError('send');
     for (const batch of this.accumulator.drainAll()) this.failBatch(batch, error);
-    for (const w of this.waiting.splice(0)) this.settle(w.record.completion, error, null);
+    for (const w of this.waiting.splice(0)) this.settle(w.record, error, w.topic, -1, -1);
     this.waitingBytes = 0;
     this.channel.close();
     // In-flight requests fail with NETWORK_EXCEPTION as the channel closes; their batches fail, not retry.
@@ -440,7 +539,7 @@ export class Producer {
       const error = this.actor.getSnapshot().context.fatal ?? new RaftlineError('UNKNOWN_SERVER_ERROR', 'the producer failed');
       this.fatal = error;
       for (const batch of this.accumulator.drainAll()) this.failBatch(batch, error);
-      for (const w of this.waiting.splice(0)) this.settle(w.record.completion, error, null);
+      for (const w of this.waiting.splice(0)) this.settle(w.record, error, w.topic, -1, -1);
       this.waitingBytes = 0;
     }
     this.wake();
@@ -533,13 +632,13 @@ export class Producer {
         try {
           this.append(w.topic, w.partition, w.record);
         } catch (err) {
-          this.settle(w.record.completion, err instanceof Error ? err : new Error(String(err)), null);
+          this.settle(w.record, asError(err), w.topic, -1, -1);
         }
         continue;
       }
       if (now - w.sinceMs >= this.options.maxBlockMs) {
         this.waitingBytes -= w.record.sizeBytes;
-        this.settle(w.record.completion, new UnknownTopicError(w.topic, now - w.sinceMs), null);
+        this.settle(w.record, new UnknownTopicError(w.topic, now - w.sinceMs), w.topic, -1, -1);
         continue;
       }
       blockedTopics.add(w.topic);
@@ -580,7 +679,7 @@ export class Producer {
     }
     let sent = false;
     for (const { node, tps } of byNode.values()) {
-      const batches: ProducerBatch<Completion>[] = [];
+      const batches: ProducerBatch<OutgoingRecord>[] = [];
       let bytes = 0;
       for (const tp of tps) {
         const head = this.accumulator.peek(tp);
@@ -600,7 +699,7 @@ export class Producer {
   }
 
   /** Assigns the sequence (first send with idempotence) and encodes the batch once; retries resend the same bytes. */
-  private prepare(batch: ProducerBatch<Completion>): void {
+  private prepare(batch: ProducerBatch<OutgoingRecord>): void {
     if (batch.encoded !== undefined) return;
     const key = tpKey(batch.topic, batch.partition);
     if (this.options.idempotence) {
@@ -609,7 +708,8 @@ export class Producer {
       batch.baseSequence = this.sequences.assign(key, batch.recordCount);
     }
     batch.encoded = encodeBatch({
-      records: batch.records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp })),
+      // The batch's records are encoded as they are: each already has the key, value, headers and timestamp.
+      records: batch.records,
       timestamp: batch.records[0]!.timestamp,
       compression: this.options.compression,
       producerId: batch.producerId,
@@ -619,7 +719,7 @@ export class Producer {
   }
 
   /** A batch stamped under an older producer id or epoch: drop its bytes and sequence so it is stamped afresh. */
-  private restamp(batch: ProducerBatch<Completion>): void {
+  private restamp(batch: ProducerBatch<OutgoingRecord>): void {
     if (batch.encoded === undefined) return;
     if (batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch) return;
     batch.encoded = undefined;
@@ -628,7 +728,7 @@ export class Producer {
     batch.producerEpoch = -1;
   }
 
-  private sendRequest(node: BrokerNode, batches: ProducerBatch<Completion>[]): void {
+  private sendRequest(node: BrokerNode, batches: ProducerBatch<OutgoingRecord>[]): void {
     this.nodeInFlight.set(node.nodeId, (this.nodeInFlight.get(node.nodeId) ?? 0) + 1);
     if (this.nodeInFlight.get(node.nodeId)! > this.options.maxInFlight) throw new Error('producer: in-flight limit exceeded');
     for (const batch of batches) {
@@ -671,7 +771,7 @@ export class Producer {
     );
   }
 
-  private onBatchAnswered(batch: ProducerBatch<Completion>, error: RaftlineError | undefined, baseOffset: number): void {
+  private onBatchAnswered(batch: ProducerBatch<OutgoingRecord>, error: RaftlineError | undefined, baseOffset: number): void {
     const key = tpKey(batch.topic, batch.partition);
     const n = (this.partitionInFlight.get(key) ?? 0) - 1;
     if (n < 0) throw new Error(`producer: ${key} in-flight count went negative`);
@@ -734,7 +834,7 @@ export class Producer {
    * state): bump the producer epoch (KIP-360), which restarts every partition at sequence 0, and restamp what is
    * queued. Sending stops until the bump is done; the bootstrap first lets the requests in flight be answered.
    */
-  private sequenceBroken(batch: ProducerBatch<Completion>): void {
+  private sequenceBroken(batch: ProducerBatch<OutgoingRecord>): void {
     if (!this.sequences.hasProducerId) throw new Error('producer: sequence broken without a producer id');
     this.bumpFrom = { producerId: this.sequences.producerId, producerEpoch: this.sequences.producerEpoch };
     this.log.warn(
@@ -743,7 +843,7 @@ export class Producer {
     );
     // A queued retry whose last attempt ended without a refusal of its producer state (a timeout, a lost connection)
     // may be in the log under its old stamp: restamped it would be written twice, so it is given up, fate unknown.
-    const mayBeWritten = (b: ProducerBatch<Completion>): boolean =>
+    const mayBeWritten = (b: ProducerBatch<OutgoingRecord>): boolean =>
       b.attempts > 0 && !(b.lastError instanceof RaftlineError && producerStateErrors.has(b.lastError.code));
     for (const uncertain of this.accumulator.removeWhere(mayBeWritten)) {
       const last = uncertain.lastError;
@@ -758,44 +858,91 @@ export class Producer {
   }
 
   /** Stamped under the producer id and epoch in use now (always false without idempotence). */
-  private isCurrent(batch: ProducerBatch<Completion>): boolean {
+  private isCurrent(batch: ProducerBatch<OutgoingRecord>): boolean {
     return this.options.idempotence && this.sequences.hasProducerId && batch.producerId === this.sequences.producerId && batch.producerEpoch === this.sequences.producerEpoch;
   }
 
-  private completeBatch(batch: ProducerBatch<Completion>, baseOffset: number): void {
+  private completeBatch(batch: ProducerBatch<OutgoingRecord>, baseOffset: number): void {
     this.accumulator.release(batch);
-    batch.records.forEach((r, i) => {
-      this.stats.acknowledged++;
-      this.settle(r.completion, null, {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: baseOffset < 0 ? -1 : baseOffset + i,
-        timestamp: r.timestamp,
-      });
-    });
+    const records = batch.records;
+    for (let i = 0; i < records.length; i++) this.settle(records[i]!, null, batch.topic, batch.partition, baseOffset < 0 ? -1 : baseOffset + i);
   }
 
-  private failBatch(batch: ProducerBatch<Completion>, error: Error): void {
+  private failBatch(batch: ProducerBatch<OutgoingRecord>, error: Error): void {
     this.accumulator.release(batch);
     this.log.debug({ topic: batch.topic, partition: batch.partition, err: error }, 'client: batch failed');
-    for (const r of batch.records) {
-      this.stats.failed++;
-      this.settle(r.completion, error, null);
-    }
+    for (const r of batch.records) this.settle(r, error, batch.topic, batch.partition, -1);
   }
 
-  private settle(c: Completion, error: Error | null, metadata: RecordMetadata | null): void {
-    if (c.settled) throw new Error('producer: a record settled twice');
-    c.settled = true;
-    this.incomplete.delete(c);
-    if (error !== null) c.reject(error);
-    else c.resolve(metadata!);
-    if (c.callback !== undefined) {
+  /**
+   * Gives an accepted record its fate, exactly once: counts it, tells its callback and promise (RecordMetadata is built
+   * only when one of them wants it), then lets flush() waiters know. `offset` is -1 when unknown (acks=0, a duplicate).
+   */
+  private settle(r: OutgoingRecord, error: Error | null, topic: string, partition: number, offset: number): void {
+    if (r.settled) throw new Error('producer: a record settled twice');
+    r.settled = true;
+    this.incompleteCount--;
+    if (this.incompleteCount < 0) throw new Error('producer: more records settled than were accepted');
+    if (error === null) {
+      this.stats.acknowledged++;
+      if (r.observed) this.deliver(r.callback, r.deferred, null, { topic, partition, offset, timestamp: r.timestamp });
+    } else {
+      this.stats.failed++;
+      if (r.observed) this.deliver(r.callback, r.deferred, error, null);
+      else this.noteUnobservedFailure(error);
+    }
+    if (this.flushWaiters.length > 0) this.flushProgress(r.id);
+  }
+
+  /** A record refused before it was accepted (closed producer, bad record, too large): it fails at once. */
+  private refuse(error: Error, callback: SendCallback | undefined, deferred: Deferred | undefined): void {
+    this.stats.failed++;
+    if (callback === undefined && deferred === undefined) this.noteUnobservedFailure(error);
+    else this.deliver(callback, deferred, error, null);
+  }
+
+  private deliver(callback: SendCallback | undefined, deferred: Deferred | undefined, error: Error | null, metadata: RecordMetadata | null): void {
+    if (deferred !== undefined) {
+      if (error !== null) deferred.reject(error);
+      else deferred.resolve(metadata!);
+    }
+    if (callback !== undefined) {
       try {
-        c.callback(error, metadata);
+        callback(error, metadata);
       } catch (err) {
         this.log.error({ err }, 'client: a send callback threw');
       }
     }
+  }
+
+  /**
+   * A record sent with neither callback nor promise failed: counted always, logged at most once per
+   * producerUnobservedFailureLogIntervalMs (a failing fire-and-forget loop must not flood the log), with how many
+   * went unlogged since the last line.
+   */
+  private noteUnobservedFailure(error: Error): void {
+    this.stats.unobservedFailed++;
+    const now = this.clock.monotonicMs();
+    if (now - this.unobservedLoggedAtMs < producerUnobservedFailureLogIntervalMs) {
+      this.unobservedUnlogged++;
+      return;
+    }
+    this.log.warn({ err: error, unloggedSincePrevious: this.unobservedUnlogged, unobservedFailed: this.stats.unobservedFailed }, 'client: a record sent without a callback failed');
+    this.unobservedLoggedAtMs = now;
+    this.unobservedUnlogged = 0;
+  }
+
+  /** Record `id` has its fate: the flush() calls made after it was accepted have one record fewer to wait for. */
+  private flushProgress(id: number): void {
+    let finished = 0;
+    for (let i = 0; i < this.flushWaiters.length; i++) {
+      const waiter = this.flushWaiters[i]!;
+      if (id > waiter.upToId) continue;
+      waiter.remaining--;
+      if (waiter.remaining < 0) throw new Error('producer: a flush counted more records than it waited for');
+      // What an earlier flush still waits for, a later one waits for too: so the finished ones lead the list.
+      if (waiter.remaining === 0 && finished++ !== i) throw new Error(`producer: flush waiter ${i} finished before an earlier one`);
+    }
+    for (const waiter of this.flushWaiters.splice(0, finished)) waiter.resolve();
   }
 }

@@ -15,15 +15,17 @@ export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-/** One record waiting to be sent, with whatever the caller needs to learn its fate. */
-export interface PendingRecord<C> {
-  key: Uint8Array | null;
-  value: Uint8Array | null;
-  headers: readonly RecordHeaderInput[];
-  timestamp: number;
+/**
+ * What the accumulator needs of a record waiting to be sent. The producer's own record type extends it with whatever
+ * its caller needs to learn the record's fate, so one object per record is all a batch holds.
+ */
+export interface PendingRecord {
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+  readonly headers: readonly RecordHeaderInput[];
+  readonly timestamp: number;
   /** Estimated encoded size (an upper bound of the record's bytes inside the batch). */
-  sizeBytes: number;
-  completion: C;
+  readonly sizeBytes: number;
 }
 
 /** Upper bound of a record's encoded size (storage/record-batch.ts layout: varints are at most 5 or 10 bytes). */
@@ -39,8 +41,8 @@ export function recordSizeEstimate(key: Uint8Array | null, value: Uint8Array | n
 /** Bytes of a batch's fixed header (storage/record-batch.ts batchHeaderBytes). */
 export const batchOverheadBytes = 61;
 
-export class ProducerBatch<C> {
-  readonly records: PendingRecord<C>[] = [];
+export class ProducerBatch<R extends PendingRecord = PendingRecord> {
+  readonly records: R[] = [];
   sizeBytes = batchOverheadBytes;
   /** Sends so far (0 until the first one). */
   attempts = 0;
@@ -83,8 +85,8 @@ export interface AccumulatorOptions {
   bufferBytesMax: number;
 }
 
-export type AppendResult<C> =
-  | { appended: true; batch: ProducerBatch<C>; batchIsFull: boolean; newBatchCreated: boolean }
+export type AppendResult<R extends PendingRecord> =
+  | { appended: true; batch: ProducerBatch<R>; batchIsFull: boolean; newBatchCreated: boolean }
   | { appended: false; abortForNewBatch: true };
 
 export interface ReadyResult {
@@ -93,8 +95,17 @@ export interface ReadyResult {
   nextCheckDelayMs: number | undefined;
 }
 
-export class RecordAccumulator<C> {
-  private readonly queues = new Map<string, ProducerBatch<C>[]>();
+/** What `appendToOpenBatch` did: nothing (a new batch is needed), or added the record to a batch that is now full or still open. */
+export type OpenAppend = 'none' | 'full' | 'open';
+
+export class RecordAccumulator<R extends PendingRecord = PendingRecord> {
+  private readonly queues = new Map<string, ProducerBatch<R>[]>();
+  /**
+   * The queue of the partition appended to last (a producer's records mostly go to one sticky partition in a row), so
+   * the common append needs no key string or map lookup. Any change that removes or replaces a queue in `queues`
+   * forgets it (`forgetLastQueue`), so it never points at a queue the map no longer holds.
+   */
+  private lastQueue: { topic: string; partition: number; queue: ProducerBatch<R>[] } | undefined;
   private bufferedBytes = 0;
   private flushes = 0;
   private nextSerial = 0;
@@ -122,10 +133,29 @@ export class RecordAccumulator<C> {
   }
 
   /**
+   * Adds a record to the partition's last batch if that batch is open and has room; creates no batch, so it needs no
+   * time (the producer's per-record path avoids reading the clock). `append` does the rest.
+   */
+  appendToOpenBatch(topic: string, partition: number, record: R): OpenAppend {
+    let queue: ProducerBatch<R>[] | undefined;
+    const memo = this.lastQueue;
+    if (memo !== undefined && memo.partition === partition && memo.topic === topic) queue = memo.queue;
+    else {
+      queue = this.queues.get(tpKey(topic, partition));
+      if (queue === undefined) return 'none';
+      this.lastQueue = { topic, partition, queue };
+    }
+    const last = queue[queue.length - 1];
+    if (last === undefined || last.closedForAppends || last.sizeBytes + record.sizeBytes > this.options.batchSizeBytes) return 'none';
+    this.add(last, record);
+    return this.isFull(last, queue) ? 'full' : 'open';
+  }
+
+  /**
    * Adds a record to the partition's last batch, or to a new one. With `abortOnNewBatch`, a record that would need
    * a new batch is not added: the sticky partitioner gets to choose another partition first (KIP-480).
    */
-  append(tp: TopicPartition, record: PendingRecord<C>, nowMs: number, abortOnNewBatch: boolean): AppendResult<C> {
+  append(tp: TopicPartition, record: R, nowMs: number, abortOnNewBatch: boolean): AppendResult<R> {
     const key = tpKey(tp.topic, tp.partition);
     let queue = this.queues.get(key);
     const last = queue?.[queue.length - 1];
@@ -137,7 +167,7 @@ export class RecordAccumulator<C> {
     if (this.bufferedBytes + record.sizeBytes + batchOverheadBytes > this.options.bufferBytesMax) {
       throw new BufferExhaustedError(this.bufferedBytes, this.options.bufferBytesMax);
     }
-    const batch = new ProducerBatch<C>(tp.topic, tp.partition, nowMs, this.nextSerial++);
+    const batch = new ProducerBatch<R>(tp.topic, tp.partition, nowMs, this.nextSerial++);
     this.bufferedBytes += batchOverheadBytes;
     this.add(batch, record);
     if (queue === undefined) {
@@ -148,7 +178,7 @@ export class RecordAccumulator<C> {
     return { appended: true, batch, batchIsFull: this.isFull(batch, queue), newBatchCreated: true };
   }
 
-  private add(batch: ProducerBatch<C>, record: PendingRecord<C>): void {
+  private add(batch: ProducerBatch<R>, record: R): void {
     if (batch.closedForAppends) throw new Error('accumulator: append to a batch that was already sent');
     batch.records.push(record);
     batch.sizeBytes += record.sizeBytes;
@@ -156,7 +186,7 @@ export class RecordAccumulator<C> {
   }
 
   /** A batch is full when it cannot take a minimal record more, or when a newer batch already follows it. */
-  private isFull(batch: ProducerBatch<C>, queue: ProducerBatch<C>[]): boolean {
+  private isFull(batch: ProducerBatch<R>, queue: ProducerBatch<R>[]): boolean {
     return queue.length > 1 || batch.closedForAppends || batch.sizeBytes >= this.options.batchSizeBytes;
   }
 
@@ -191,16 +221,16 @@ export class RecordAccumulator<C> {
   }
 
   /** The head batch of a partition, if it is due (see `ready`). It leaves the queue; its bytes stay counted until `release`. */
-  drain(tp: TopicPartition): ProducerBatch<C> | undefined {
+  drain(tp: TopicPartition): ProducerBatch<R> | undefined {
     const key = tpKey(tp.topic, tp.partition);
     const queue = this.queues.get(key);
     const head = queue?.shift();
-    if (queue !== undefined && queue.length === 0) this.queues.delete(key);
+    if (queue !== undefined && queue.length === 0) this.deleteQueue(key);
     return head;
   }
 
   /** The head batch without removing it. */
-  peek(tp: TopicPartition): ProducerBatch<C> | undefined {
+  peek(tp: TopicPartition): ProducerBatch<R> | undefined {
     return this.queues.get(tpKey(tp.topic, tp.partition))?.[0];
   }
 
@@ -208,7 +238,7 @@ export class RecordAccumulator<C> {
    * Puts a batch that must be retried back into its queue, ahead of every batch never sent, and among retried ones
    * in sequence order: so an idempotent producer resends in the order the broker expects.
    */
-  reenqueue(batch: ProducerBatch<C>): void {
+  reenqueue(batch: ProducerBatch<R>): void {
     if (batch.attempts === 0) throw new Error('accumulator: reenqueue of a batch never sent');
     const key = tpKey(batch.topic, batch.partition);
     let queue = this.queues.get(key);
@@ -224,62 +254,72 @@ export class RecordAccumulator<C> {
   }
 
   /** The batch is done (acknowledged, failed or expired): its bytes no longer count against buffer.memory. */
-  release(batch: ProducerBatch<C>): void {
+  release(batch: ProducerBatch<R>): void {
     this.bufferedBytes -= batch.sizeBytes;
     if (this.bufferedBytes < 0) throw new Error('accumulator: buffered bytes went negative');
   }
 
   /** Batches still queued (not in flight) past their delivery timeout; they leave the queue. */
-  expire(nowMs: number, deliveryTimeoutMs: number): ProducerBatch<C>[] {
-    const out: ProducerBatch<C>[] = [];
+  expire(nowMs: number, deliveryTimeoutMs: number): ProducerBatch<R>[] {
+    const out: ProducerBatch<R>[] = [];
     for (const [key, queue] of this.queues) {
       const keep = queue.filter((b) => {
         if (nowMs - b.createdMs < deliveryTimeoutMs) return true;
         out.push(b);
         return false;
       });
-      if (keep.length === 0) this.queues.delete(key);
-      else this.queues.set(key, keep);
+      this.replaceQueue(key, keep);
     }
     return out;
   }
 
   /** Every queued batch leaves its queue (close with a timeout, a fatal error). */
-  drainAll(): ProducerBatch<C>[] {
-    const out: ProducerBatch<C>[] = [];
+  drainAll(): ProducerBatch<R>[] {
+    const out: ProducerBatch<R>[] = [];
     for (const queue of this.queues.values()) out.push(...queue);
     this.queues.clear();
+    this.lastQueue = undefined;
     return out;
   }
 
   /** Every queued batch of one partition leaves its queue (its sequence is broken). */
-  drainPartition(tp: TopicPartition): ProducerBatch<C>[] {
+  drainPartition(tp: TopicPartition): ProducerBatch<R>[] {
     const key = tpKey(tp.topic, tp.partition);
     const queue = this.queues.get(key) ?? [];
-    this.queues.delete(key);
+    this.deleteQueue(key);
     return queue;
   }
 
   /** The queued batches for which `leaves` holds leave their queues, the others keep their order. */
-  removeWhere(leaves: (batch: ProducerBatch<C>) => boolean): ProducerBatch<C>[] {
-    const out: ProducerBatch<C>[] = [];
+  removeWhere(leaves: (batch: ProducerBatch<R>) => boolean): ProducerBatch<R>[] {
+    const out: ProducerBatch<R>[] = [];
     for (const [key, queue] of this.queues) {
       const keep = queue.filter((b) => {
         if (!leaves(b)) return true;
         out.push(b);
         return false;
       });
-      if (keep.length === 0) this.queues.delete(key);
-      else this.queues.set(key, keep);
+      this.replaceQueue(key, keep);
     }
     return out;
   }
 
   /** Every queued batch, in no particular order (to re-stamp retried batches after a producer id change). */
-  queued(): ProducerBatch<C>[] {
-    const out: ProducerBatch<C>[] = [];
+  queued(): ProducerBatch<R>[] {
+    const out: ProducerBatch<R>[] = [];
     for (const queue of this.queues.values()) out.push(...queue);
     return out;
+  }
+
+  private deleteQueue(key: string): void {
+    this.queues.delete(key);
+    this.lastQueue = undefined;
+  }
+
+  private replaceQueue(key: string, queue: ProducerBatch<R>[]): void {
+    if (queue.length === 0) this.queues.delete(key);
+    else this.queues.set(key, queue);
+    this.lastQueue = undefined;
   }
 
   /** While a flush is under way every batch is due regardless of linger.ms. */

@@ -84,7 +84,6 @@ export const dataCommands: CliCommand[] = [
         maxBlockMs: timeoutMs,
         log: clientLog(),
       });
-      const window: Array<Promise<RecordMetadata>> = [];
       const perPartition = new Map<number, { first: number; last: number; count: number }>();
       let count = 0;
       let failure: unknown;
@@ -94,6 +93,20 @@ export const dataCommands: CliCommand[] = [
         e.last = Math.max(e.last, m.offset);
         e.count++;
         perPartition.set(m.partition, e);
+      };
+      // Lines go out with produce() and a callback (no promise per line); at most cliProduceWindow unanswered at once.
+      let answered = 0;
+      let resume: (() => void) | undefined;
+      let resumeAt = 0;
+      const onAnswer = (err: Error | null, m: RecordMetadata | null): void => {
+        answered++;
+        if (err !== null) failure ??= err;
+        else note(m!);
+        if (resume !== undefined && answered >= resumeAt) {
+          const go = resume;
+          resume = undefined;
+          go();
+        }
       };
       try {
         const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
@@ -108,17 +121,18 @@ export const dataCommands: CliCommand[] = [
             key = line.slice(0, at);
             value = line.slice(at + separator.length);
           }
-          const sent = producer.send({ topic, key, value, ...(partition === undefined ? {} : { partition }) });
-          sent.then(note, (err: unknown) => {
-            failure ??= err;
-          });
-          window.push(sent);
+          producer.produce({ topic, key, value, ...(partition === undefined ? {} : { partition }) }, onAnswer);
           count++;
-          if (window.length >= cliProduceWindow) await Promise.allSettled(window.splice(0, window.length / 2));
+          if (count - answered >= cliProduceWindow) {
+            resumeAt = count - cliProduceWindow / 2;
+            await new Promise<void>((r) => {
+              resume = r;
+            });
+          }
           if (failure !== undefined) break;
         }
+        // Every line produced so far has its answer once flush() resolves.
         await producer.flush();
-        await Promise.allSettled(window);
       } finally {
         await producer.close({ timeoutMs });
       }
