@@ -8,6 +8,7 @@ import {
   assignOffsetAndEpoch,
   batchesIn,
   decodeRecords,
+  decodeRecordsInto,
   encodeBatch,
   readBatchHeader,
   validateBatch,
@@ -174,4 +175,28 @@ test('record-batch: the encoding of a fixed batch is pinned (keys, null fields, 
   });
   t.is(batch.length, 298);
   t.is(createHash('sha256').update(batch).digest('hex'), '47456bb9a8dde37d25b4f5f3b552296acfe500a62e50227307c124a35d05727a');
+});
+
+test('record-batch: a record field that runs past its own record is refused, even when the batch has bytes after it', (t) => {
+  const batch = encodeBatch({ timestamp: 1_000, records: [{ key: null, value: Buffer.from('a-0') }, { key: null, value: Buffer.from('b-1') }] });
+  const body = 61; // batchHeaderBytes
+  // Record 0: length 9 (zigzag 0x12), attributes, timestamp delta 0, offset delta 0, key -1 (0x01), value length 3 (0x06).
+  t.deepEqual([...batch.subarray(body, body + 6)], [0x12, 0, 0, 0, 0x01, 0x06]);
+  const damaged = Buffer.from(batch);
+  damaged[body + 5] = 0x0a; // value length 5: two bytes past the record, into record 1
+  const err = t.throws(() => decodeRecords(damaged, 0, { verifyCrc: false }), { instanceOf: RaftlineError });
+  t.is(err?.code, 'CORRUPT_MESSAGE');
+  t.regex(err?.message ?? '', /past the batch/);
+});
+
+test('record-batch: decodeRecordsInto builds the caller\'s records directly and leaves out those the builder declines', (t) => {
+  const batch = encodeBatch({ timestamp: 1_000, records: ['v0', 'v1', 'v2', 'v3'].map((v) => ({ key: Buffer.from(`k${v}`), value: Buffer.from(v), headers: [{ key: 'h', value: Buffer.from(v) }] })) });
+  assignOffsetAndEpoch(batch, 0, 10, 0);
+  const out: string[] = ['kept'];
+  decodeRecordsInto(batch, 0, (offset, timestamp, key, value, headers) => (offset < 12 ? undefined : `${offset}@${timestamp}:${key}=${value}/${headers[0]!.key}=${headers[0]!.value}`), out);
+  t.deepEqual(out, ['kept', '12@1000:kv2=v2/h=v2', '13@1000:kv3=v3/h=v3']);
+  t.deepEqual(
+    decodeRecords(batch).map((r) => [r.offset, r.value?.toString()]),
+    [[10, 'v0'], [11, 'v1'], [12, 'v2'], [13, 'v3']],
+  );
 });

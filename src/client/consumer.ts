@@ -5,7 +5,7 @@
 // buffered bytes are bounded by fetch.max.bytes; only the runtime ports are used, so the simulator runs this code.
 import type { Clock, TimerHandle } from '../runtime/clock.js';
 import type { Logger } from '../runtime/logger.js';
-import { batchesIn, decodeRecords, type RecordHeader } from '../storage/record-batch.js';
+import { batchesIn, decodeRecordsInto, type RecordHeader } from '../storage/record-batch.js';
 import { RaftlineError, type ErrorCode } from '../wire/errors.js';
 import { consumerAssignedPartitionsMax, consumerFetchBytesMax, consumerPollRecordsMax, dataFetchWaitMsMax } from '../limits.js';
 import { earliestTimestamp, latestTimestamp, whenSettled, type BrokerNode, type ClientChannel, type FetchPartitionResult } from './channel.js';
@@ -462,11 +462,10 @@ export class Consumer {
   /** The records of the batch at `position` of a buffered response, from its fetch offset on (CRC checked). */
   private decodeBatch(b: Buffered, position: number): ConsumerRecord[] {
     const { topic, partition } = b.state.tp;
+    const { fetchOffset, highWatermark } = b;
     const out: ConsumerRecord[] = [];
-    for (const d of decodeRecords(b.data, position)) {
-      if (d.offset < b.fetchOffset) continue;
-      out.push({ topic, partition, offset: d.offset, timestamp: d.timestamp, key: d.key, value: d.value, headers: d.headers, highWatermark: b.highWatermark });
-    }
+    decodeRecordsInto(b.data, position, (offset, timestamp, key, value, headers) =>
+      offset < fetchOffset ? undefined : { topic, partition, offset, timestamp, key, value, headers, highWatermark }, out);
     return out;
   }
 

@@ -7,6 +7,7 @@ export type { LogConfig, CleanupPolicy } from './log-config.js';
 export {
   encodeBatch,
   decodeRecords,
+  decodeRecordsInto,
   readBatchHeader,
   validateBatch,
   validateBatches,
@@ -15,5 +16,5 @@ export {
   batchHeaderBytes,
   currentMagic,
 } from './record-batch.js';
-export type { BatchHeader, CompressionCodec, DecodedRecord, EncodeBatchOptions, RecordHeader, RecordHeaderInput, RecordInput, TimestampType } from './record-batch.js';
+export type { BatchHeader, CompressionCodec, DecodedRecord, EncodeBatchOptions, RecordBuilder, RecordHeader, RecordHeaderInput, RecordInput, TimestampType } from './record-batch.js';
 export { crc32c } from './crc32c.js';

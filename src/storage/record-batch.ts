@@ -154,9 +154,14 @@ class Reader {
   constructor(
     readonly buf: Buffer,
     start: number,
-    readonly end: number,
+    /** Reads stop here; a record decoder narrows it to the record's end and widens it back afterwards. */
+    public end: number,
   ) {
     this.pos = start;
+  }
+  skip(length: number): void {
+    if (this.pos + length > this.end) throw corrupt('record field runs past the batch');
+    this.pos += length;
   }
   uvarint(): number {
     let result = 0;
@@ -457,12 +462,29 @@ export function assignOffsetAndEpoch(bytes: Uint8Array, position: number, baseOf
 
 // ---- decode ----
 
+/** Builds a caller's record from a decoded one's fields, or returns undefined to leave it out. */
+export type RecordBuilder<T> = (offset: number, timestamp: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[]) => T | undefined;
+
+const toDecodedRecord: RecordBuilder<DecodedRecord> = (offset, timestamp, key, value, headers) => ({ offset, timestamp, key, value, headers });
+
 /**
  * Decodes the records of the batch at `position`. Keys and values are Buffer slices into the batch (or into its
  * decompressed body), not copies. The CRC is checked first unless `verifyCrc` is false: a consumer never sees
  * records of a damaged batch.
  */
 export function decodeRecords(bytes: Uint8Array, position = 0, options: { verifyCrc?: boolean } = {}): DecodedRecord[] {
+  const out: DecodedRecord[] = [];
+  decodeRecordsInto(bytes, position, toDecodedRecord, out, options);
+  return out;
+}
+
+/**
+ * Decodes the batch at `position` and pushes `build`'s record for each of its records onto `out` (in offset order),
+ * so a consumer makes its own record type directly, with no intermediate object per record. Key and value are
+ * slices of the batch (or of its decompressed body). A damaged batch throws CORRUPT_MESSAGE; records already pushed
+ * stay in `out`.
+ */
+export function decodeRecordsInto<T>(bytes: Uint8Array, position: number, build: RecordBuilder<T>, out: T[], options: { verifyCrc?: boolean } = {}): void {
   const b = asBuffer(bytes);
   const header = readBatchHeader(b, position);
   const end = position + header.sizeBytes;
@@ -477,33 +499,33 @@ export function decodeRecords(bytes: Uint8Array, position = 0, options: { verify
   } catch (cause) {
     throw new RaftlineError('CORRUPT_MESSAGE', `batch at offset ${header.baseOffset}: cannot decompress`, { cause });
   }
+  // One reader for the whole batch: each record narrows its end to the record's own, so no field can run past it.
   const r = new Reader(body, 0, body.length);
-  const out: DecodedRecord[] = [];
   for (let i = 0; i < header.recordCount; i++) {
     const length = r.varint();
     if (length < 0 || r.pos + length > body.length) throw corrupt('record length runs past the batch');
     const recordEnd = r.pos + length;
-    const rr = new Reader(body, r.pos, recordEnd);
-    rr.slice(1); // attributes
-    const timestamp = header.firstTimestamp + rr.varint();
-    const offsetDelta = rr.varint();
+    r.end = recordEnd;
+    r.skip(1); // attributes
+    const timestamp = header.firstTimestamp + r.varint();
+    const offsetDelta = r.varint();
     if (offsetDelta < 0 || offsetDelta > header.lastOffsetDelta) throw corrupt(`offset delta ${offsetDelta} outside the batch`);
-    const key = rr.nullableSlice();
-    const value = rr.nullableSlice();
-    const headerCount = rr.varint();
+    const key = r.nullableSlice();
+    const value = r.nullableSlice();
+    const headerCount = r.varint();
     if (headerCount < 0 || headerCount > length) throw corrupt(`bad header count ${headerCount}`);
     const headers: RecordHeader[] = [];
     for (let h = 0; h < headerCount; h++) {
-      const keyLength = rr.varint();
-      const k = rr.slice(keyLength).toString('utf8');
-      headers.push({ key: k, value: rr.nullableSlice() });
+      const keyLength = r.varint();
+      const k = r.slice(keyLength).toString('utf8');
+      headers.push({ key: k, value: r.nullableSlice() });
     }
-    if (rr.pos !== recordEnd) throw corrupt('record has trailing bytes');
-    r.pos = recordEnd;
-    out.push({ offset: header.baseOffset + offsetDelta, timestamp, key, value, headers });
+    if (r.pos !== recordEnd) throw corrupt('record has trailing bytes');
+    r.end = body.length;
+    const record = build(header.baseOffset + offsetDelta, timestamp, key, value, headers);
+    if (record !== undefined) out.push(record);
   }
   if (r.pos !== body.length) throw corrupt('batch has bytes after its last record');
-  return out;
 }
 
 /** Walks the whole batches in `bytes` (e.g. a fetch response), yielding each header and position; stops at a cut-off tail. */
