@@ -288,3 +288,10 @@ export const raftAppendLingerMsMax = 1_000;
 export const frameSpliceBytesMin = 16 * 1024;
 /** Byte strings spliced into one frame at most (a fetch response: one per partition); more are copied as usual. */
 export const frameSplicePartsMax = 1024;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The brokers on the acks=all path (src/replication/tail-cache.ts)
+
+/** A produce request's batches are kept in the tail cache as views of the request's frame (no copy) when the frame
+ *  is at most this many times their size, and charged their share of it; a smaller share of a frame is copied. */
+export const replicaTailCachePinFactorMax = 4;
