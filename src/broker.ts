@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import { parseBrokerArgs, brokerUsage } from './broker/args.js';
 import { ConfigError, describeKeys, fromEnvironment, parseJsonConfig, parseProperties, resolveConfig, type RawValue } from './broker/config.js';
+import { applyGcTuning } from './broker/gc-tuning.js';
 import { startNode } from './broker/node.js';
 import { createRealRuntime, realClock } from './runtime/real/index.js';
 
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     return;
   }
 
+  applyGcTuning({ incrementalMarking: config.gcIncrementalMarking });
   const runtime = createRealRuntime({ nodeId: config.nodeId, dataDir: config.dataDir, logLevel: config.logLevel });
   const log = runtime.log;
   const node = await startNode(config, runtime);

@@ -295,3 +295,9 @@ export const frameSplicePartsMax = 1024;
 /** A record produced with no callback and no promise that fails is counted every time but logged at most this often
  *  (with how many went unlogged since), so a fire-and-forget loop against a failing cluster cannot flood the log. */
 export const producerUnobservedFailureLogIntervalMs = 1_000;
+
+// The brokers on the acks=all path (src/replication/tail-cache.ts)
+
+/** A produce request's batches are kept in the tail cache as views of the request's frame (no copy) when the frame
+ *  is at most this many times their size, and charged their share of it; a smaller share of a frame is copied. */
+export const replicaTailCachePinFactorMax = 4;

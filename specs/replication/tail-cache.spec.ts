@@ -96,3 +96,36 @@ test('tail cache: a small view of a large frame is copied, so the cache does not
   t.deepEqual(Buffer.from(got), b);
   t.not(got.buffer, frame.buffer);
 });
+
+test('tail cache: a fair share of a frame is held as a view (no copy) and charged the part of the frame it pins', (t) => {
+  const cache = new TailCache(createTailCacheBudget(1 << 20), 1 << 20);
+  const b = batch(0, 1, 1000);
+  // A produce frame carrying two partitions' batches: each is about half of it.
+  const frame = Buffer.alloc(b.length * 2 + 64);
+  b.copy(frame, 32);
+  const view = frame.subarray(32, 32 + b.length);
+  cache.add(view, 1);
+  const got = cache.read(0, 1 << 20, 1, true, log(1))!;
+  t.deepEqual(Buffer.from(got), b);
+  t.is(got.buffer, frame.buffer, 'served from the frame itself');
+  t.is(cache.bytes, frame.length, 'charged for the whole frame it keeps alive, not just its own bytes');
+});
+
+test('tail cache: the bounds count pinned frames, so views of large frames cannot hold more memory than the bounds', (t) => {
+  const one = batch(0, 1, 1000).length;
+  const frameBytes = 3 * one; // each view pins three times its size: under the pin factor, so held as views
+  const budget = createTailCacheBudget(1 << 20);
+  const cache = new TailCache(budget, 2 * frameBytes);
+  const frames: Buffer[] = [];
+  for (let i = 0; i < 5; i++) {
+    const frame = Buffer.alloc(frameBytes);
+    batch(i, 1, 1000).copy(frame, 0);
+    frames.push(frame);
+    cache.add(frame.subarray(0, one), i + 1);
+  }
+  t.is(cache.bytes, 2 * frameBytes, 'two pinned frames fill the partition bound');
+  t.deepEqual(cache.range, { first: 3, last: 4 });
+  t.is(budget.usedBytes, 2 * frameBytes);
+  cache.clear();
+  t.is(budget.usedBytes, 0);
+});

@@ -140,6 +140,11 @@ const keySpecs = {
   'broker.session.timeout.ms': { schema: intIn(20, 3_600_000), allowed: 'milliseconds from 20 to 3600000', doc: 'a broker silent this long is fenced' },
   'request.timeout.ms': { schema: intIn(1, 3_600_000), allowed: 'milliseconds from 1 to 3600000', doc: 'default timeout of requests this node sends' },
   'shutdown.timeout.ms': { schema: intIn(100, 600_000), allowed: 'milliseconds from 100 to 600000', doc: 'the longest a clean shutdown may take before the process exits anyway' },
+  'gc.incremental.marking': {
+    schema: bool,
+    allowed: 'true or false',
+    doc: 'whether V8 may start incremental major GCs (off: a broker\'s small heap is marked only when it is full; see docs/performance.md)',
+  },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof keySpecs;
@@ -173,6 +178,7 @@ const defaults: Partial<Record<ConfigKey, unknown>> = {
   'broker.session.timeout.ms': controllerSessionTimeoutMsDefault,
   'request.timeout.ms': 30_000,
   'shutdown.timeout.ms': 5_000,
+  'gc.incremental.marking': false,
 };
 
 /** The validated, typed configuration of one node. */
@@ -206,6 +212,8 @@ export interface NodeConfig {
   sessionTimeoutMs: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** gc.incremental.marking: applied to the process by the entry point (src/broker/gc-tuning.ts), not by startNode. */
+  gcIncrementalMarking: boolean;
 }
 
 /** One raw value and where it came from. */
@@ -411,6 +419,7 @@ export function resolveConfig(layers: Array<Map<string, RawValue>>): ResolvedCon
     sessionTimeoutMs: sessionMs,
     requestTimeoutMs: v['request.timeout.ms'] as number,
     shutdownTimeoutMs: v['shutdown.timeout.ms'] as number,
+    gcIncrementalMarking: v['gc.incremental.marking'] as boolean,
   };
 
   const effective = configKeyNames.map((key) => {

@@ -2,9 +2,9 @@
 // epoch stamped), so a follower or consumer fetching at the tail of the log is answered from memory instead of a file
 // read through the thread pool — on the acks=all path every append is fetched at once by every follower.
 // Keeps: the entries are contiguous in offsets and the newest ends at the log end offset given with it; the bytes
-// held are bounded per partition and per broker (src/limits.ts); a read it cannot answer exactly as the log would
-// returns undefined, and the caller reads the log.
-import { replicaTailCacheBrokerBytesMax, replicaTailCacheBytesMax, logReadBytesMax } from '../limits.js';
+// held are bounded per partition and per broker (src/limits.ts), counting for a view the share of the frame it pins;
+// a read it cannot answer exactly as the log would returns undefined, and the caller reads the log.
+import { replicaTailCacheBrokerBytesMax, replicaTailCacheBytesMax, replicaTailCachePinFactorMax, logReadBytesMax } from '../limits.js';
 import { batchesIn } from '../storage/record-batch.js';
 import { invariant } from './isr.js';
 
@@ -23,6 +23,8 @@ interface Entry {
   readonly baseOffset: number;
   readonly lastOffset: number;
   readonly bytes: Uint8Array;
+  /** What the entry counts against the bounds: its bytes, plus its share of the rest of the frame it keeps alive. */
+  readonly chargedBytes: number;
 }
 
 const empty = new Uint8Array(0);
@@ -38,7 +40,7 @@ export class TailCache {
     invariant(Number.isSafeInteger(maxBytes) && maxBytes >= 0, () => `tail cache bound ${maxBytes} must be a non-negative integer`);
   }
 
-  /** Bytes held now. */
+  /** Bytes held now (a view's share of the frame it pins included). */
   get bytes(): number {
     return this.heldBytes;
   }
@@ -55,14 +57,19 @@ export class TailCache {
    * that do not continue the cached ones replace them.
    */
   add(records: Uint8Array, logEndOffset: number): void {
-    // A small view must not pin the large frame it arrived in: such bytes are copied (cheap next to a file read).
-    const held = records.byteLength * 2 < records.buffer.byteLength ? Uint8Array.prototype.slice.call(records) : records;
+    // A view keeps its whole frame alive. One that is a fair share of its frame (a partition of a produce request that
+    // carries a few) is held as it is and charged its share of the frame; a small share of a large frame is copied
+    // instead (cheap for small bytes), so the bounds hold for the memory really kept, not just for the batches' bytes.
+    const held = records.byteLength * replicaTailCachePinFactorMax < records.buffer.byteLength ? Uint8Array.prototype.slice.call(records) : records;
+    const pinnedPerByte = held.byteLength === 0 ? 1 : held.buffer.byteLength / held.byteLength;
+    invariant(pinnedPerByte >= 1 && pinnedPerByte <= replicaTailCachePinFactorMax, () => `a tail cache view pins ${pinnedPerByte} times its bytes`);
     for (const { header, position } of batchesIn(held)) {
       const last = this.entries[this.entries.length - 1];
       if (last !== undefined && last.lastOffset + 1 !== header.baseOffset) this.clear();
-      this.entries.push({ baseOffset: header.baseOffset, lastOffset: header.lastOffset, bytes: held.subarray(position, position + header.sizeBytes) });
-      this.heldBytes += header.sizeBytes;
-      this.budget.usedBytes += header.sizeBytes;
+      const chargedBytes = Math.ceil(header.sizeBytes * pinnedPerByte);
+      this.entries.push({ baseOffset: header.baseOffset, lastOffset: header.lastOffset, bytes: held.subarray(position, position + header.sizeBytes), chargedBytes });
+      this.heldBytes += chargedBytes;
+      this.budget.usedBytes += chargedBytes;
     }
     const newest = this.entries[this.entries.length - 1];
     // Anything but the log's own tail would serve wrong bytes: start afresh rather than keep a doubtful cache.
@@ -70,7 +77,7 @@ export class TailCache {
     let drop = 0;
     let dropped = 0;
     while (drop < this.entries.length && (this.heldBytes - dropped > this.maxBytes || this.budget.usedBytes - dropped > this.budget.maxBytes)) {
-      dropped += this.entries[drop]!.bytes.byteLength;
+      dropped += this.entries[drop]!.chargedBytes;
       drop++;
     }
     if (drop > 0) {
