@@ -41,8 +41,10 @@ sim: build
 bench: build bench-storage bench-wire bench-disk bench-produce
 
 # The partition log against raw fs appends/reads of the same bytes on the same disk (BENCH_STORAGE_MB, BENCH_DIR).
+# Bundled like dist/broker.js, so it measures the log as it ships (see scripts/build.mjs).
 bench-storage: install
-	node --import tsx bench/storage.ts
+	node scripts/build.mjs --bench storage
+	node dist/bench-storage.js
 
 # node.ping over 127.0.0.1 against a raw ws echo of the same payloads.
 bench-wire: install
@@ -55,7 +57,8 @@ bench-disk: install
 # Three real broker processes on 127.0.0.1: 1 KiB records, RF=1 acks=1 and RF=3 acks=all producer throughput, consumer
 # read throughput, single-record acks=all latency (BENCH_PRODUCE_RECORDS, default 300000).
 bench-produce: build
-	node --import tsx bench/produce.ts
+	node scripts/build.mjs --bench produce
+	node dist/bench-produce.js
 
 clean:
 	rm -rf dist data .sim-out

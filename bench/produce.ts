@@ -3,7 +3,10 @@
 // RF=3 topic back, and the p50/p99 latency of single-record acks=all sends (one at a time). Each phase also reports
 // how many CPU cores the client and each broker kept busy, to tell where the time goes. Not part of make test.
 //
-//   node --import tsx bench/produce.ts [--records 300000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
+// `make bench-produce` bundles this file like dist/broker.js (node scripts/build.mjs --bench produce) and runs
+// dist/bench-produce.js, so the client side runs as it ships too: through tsx every closure pays a name-keeping
+// Object.defineProperty (docs/storage.md, "Measured as it ships"). Options, for either form:
+//   node dist/bench-produce.js [--records 300000] [--latency-samples 2000] [--partitions 6] [--base-port 29090]
 //        [--phases rf1,rf3,consume,latency] [--fetch-max-bytes 8388608] [--partition-fetch-bytes 1048576]
 //        [--max-poll-records 10000]
 //

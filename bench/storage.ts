@@ -15,9 +15,11 @@
 // loops and the log's read path: without it those compiles (25-40 ms each on a background thread) land inside timed
 // reads, where they cost the log, whose read path is far more code (256 KiB read ratio, interleaved A/B on 2 vCPUs:
 // 0.60-0.67 without the warm-up, 0.73-1.22 with it; docs/storage.md, "The read ratio at 256 KiB batches").
-// Run: node --import tsx bench/storage.ts   (BENCH_STORAGE_MB=256 bytes per batch size, BENCH_BATCH_KIB=16,256,1024
-// the batch sizes, BENCH_ROUNDS=3 interleaved rounds per side of which the best counts, BENCH_DIR the place; for
-// diagnosis BENCH_WARMUP, BENCH_READS, BENCH_TRACE and BENCH_MARKS, described where they are read below)
+// Run: make bench-storage, which bundles this file like dist/broker.js and runs dist/bench-storage.js (through tsx,
+// every closure the log creates pays a name-keeping Object.defineProperty that the shipped bundle does not; see
+// docs/storage.md, "Measured as it ships"). Options: BENCH_STORAGE_MB=256 bytes per batch size,
+// BENCH_BATCH_KIB=16,256,1024 the batch sizes, BENCH_ROUNDS=3 interleaved rounds per side of which the best counts,
+// BENCH_DIR the place; for diagnosis BENCH_WARMUP, BENCH_READS, BENCH_TRACE and BENCH_MARKS, described below.
 import { promises as fs } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
