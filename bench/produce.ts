@@ -46,7 +46,8 @@ const consumePartitionFetchBytes = option('partition-fetch-bytes', 1024 * 1024);
 const consumeMaxPollRecords = option('max-poll-records', 10_000);
 const phases = new Set((args.includes('--phases') ? args[args.indexOf('--phases') + 1]! : 'rf1,rf3,consume,latency').split(','));
 const brokerNodeArgs = (process.env['BENCH_BROKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a.length > 0);
-// BENCH_CLIENT_CPU=1 prints the client's user and system CPU time of each phase on stderr.
+// BENCH_CLIENT_CPU=1 prints the client's user and system CPU time of each phase on stderr; BENCH_LATENCY_TRACE=1 prints
+// each single-record send slower than 3 ms with when it started in its phase.
 // BENCH_CLIENT_PROFILE=consume:/tmp/prof writes a .cpuprofile of this client covering only that phase (rf1, rf3,
 // consume, latency, latency1), so a phase's profile is not mixed with the producer's that ran before it.
 // BENCH_BROKER_SCRIPT runs another build of the broker (an A/B comparison of broker-side changes).
@@ -194,13 +195,22 @@ async function latency(bootstrap: string[], topic: string, acks: 'all' | 1 = 'al
   const value = Buffer.alloc(recordBytes, 0x62);
   for (let i = 0; i < 100; i++) await producer.send({ topic, value, partition: 0 });
   const samples: number[] = [];
+  const startedAt: number[] = [];
   const start = performance.now();
   for (let i = 0; i < latencySamples; i++) {
     const t0 = performance.now();
     await producer.send({ topic, value, partition: 0 });
     samples.push(performance.now() - t0);
+    startedAt.push(t0 - start);
   }
   const seconds = (performance.now() - start) / 1000;
+  // BENCH_LATENCY_TRACE=1 prints every send slower than 3 ms with when it started in the phase (to see whether the
+  // slow ones are periodic: a timer, a heartbeat, a garbage collection).
+  if (process.env['BENCH_LATENCY_TRACE'] === '1') {
+    samples.forEach((ms, i) => {
+      if (ms > 3) process.stderr.write(`slow send ${i} at ${startedAt[i]!.toFixed(1)} ms: ${ms.toFixed(2)} ms\n`);
+    });
+  }
   await producer.close();
   samples.sort((a, b) => a - b);
   const at = (q: number): number => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
