@@ -23,6 +23,7 @@ import { createLogger, createRealNetwork, realClock } from '../src/runtime/real/
 import { silentLogger } from '../src/runtime/logger.js';
 import { RpcClient } from '../src/wire/rpc.js';
 import { wireRegistry } from '../src/wire/registry.js';
+import { measureLatencyFloor, runFloorNodeIfAsked } from './latency-floor.js';
 import { sendWindowed } from './send-loop.js';
 
 const args = process.argv.slice(2);
@@ -232,6 +233,11 @@ async function main(): Promise<void> {
     const lat = phases.has('latency') ? await measured(cluster, 'latency', () => latency(bootstrap, 'bench-rf3')) : undefined;
     // The same on the RF=1 topic with acks=1: the difference is the wait for the followers.
     const lat1 = phases.has('latency') ? await measured(cluster, 'latency1', () => latency(bootstrap, 'bench-rf1', 1)) : undefined;
+    // The same chains of messages and writes with nothing of Raftline in them (bench/latency-floor.ts), measured now,
+    // with the cluster idle beside them: the part of the latency that Node, ws, the loopback and the thread pool take.
+    const floorOptions = { script: process.argv[1]!, execArgv: process.execArgv, samples: latencySamples };
+    const floor = phases.has('latency') ? await measureLatencyFloor({ ...floorOptions, port: basePort + 100, followers: 2, acks: 'all' }) : undefined;
+    const floor1 = phases.has('latency') ? await measureLatencyFloor({ ...floorOptions, port: basePort + 101, followers: 0, acks: 1 }) : undefined;
     const result = {
       machine: { cpus: os.cpus().length, node: process.version, loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100) },
       records,
@@ -242,6 +248,8 @@ async function main(): Promise<void> {
       'consume-rf3': read,
       'latency-acksall-single': lat,
       'latency-acks1-rf1-single': lat1,
+      'floor-acksall-single': floor,
+      'floor-acks1-single': floor1,
     };
     const f = (n: number): string => n.toFixed(1);
     const cores = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
@@ -259,6 +267,8 @@ async function main(): Promise<void> {
     if (busy.length > 0) lines.push(`CPU cores busy (user+sys per wall second): ${busy.join('; ')}`);
     if (lat) lines.push(`single acks=all send  : p50 ${lat.p50Ms.toFixed(3)} ms, p99 ${lat.p99Ms.toFixed(3)} ms over ${lat.samples}, ${cpuUsPerSend(lat)}   targets p50 <= 0.5, p99 <= 1.5`);
     if (lat1) lines.push(`single acks=1 send    : p50 ${lat1.p50Ms.toFixed(3)} ms, p99 ${lat1.p99Ms.toFixed(3)} ms (RF=1: no follower to wait for), ${cpuUsPerSend(lat1)}`);
+    if (floor) lines.push(`floor, acks=all chain : p50 ${floor.p50Ms.toFixed(3)} ms, p99 ${floor.p99Ms.toFixed(3)} ms (bare ws frames + 1 KiB file writes, same hops; bench/latency-floor.ts)${lat ? `, cluster / floor p50 ${(lat.p50Ms / floor.p50Ms).toFixed(2)}` : ''}`);
+    if (floor1) lines.push(`floor, acks=1 chain   : p50 ${floor1.p50Ms.toFixed(3)} ms, p99 ${floor1.p99Ms.toFixed(3)} ms${lat1 ? `, cluster / floor p50 ${(lat1.p50Ms / floor1.p50Ms).toFixed(2)}` : ''}`);
     lines.push(`load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     lines.push(JSON.stringify(result));
     process.stdout.write(lines.join('\n') + '\n');
@@ -268,7 +278,10 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench-produce: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+// The latency floor re-runs this script as its skeleton nodes (--floor-node leader|follower).
+if (!runFloorNodeIfAsked(process.argv)) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`bench-produce: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  });
+}
