@@ -265,3 +265,29 @@ test('replication: a fetch claiming to be a broker that is not a replica is refu
   t.is(res.topics[0]!.partitions[0]!.records.byteLength, 0);
   await c.close();
 });
+
+test('replication: a high-watermark move wakes consumer long polls but not the follower fetches parked on the log', async (t) => {
+  const c = new ReplicationCluster({ settings: { lagTimeMaxMs: 10_000 } });
+  await c.createTopic('t', [[1, 2, 3]]);
+  const leader = c.manager(1).replica('t', 0)!;
+  let anyChange = 0;
+  let logChange = 0;
+  const subscribe = (): Array<() => void> => [leader.onChange(() => anyChange++), leader.onChange(() => logChange++, false)];
+  // The followers are cut off: an acks=1 append changes the log and leaves the high watermark where it was.
+  c.isolated.add(2);
+  c.isolated.add(3);
+  let off = subscribe();
+  await c.produce(1, 't', batch(['a']), 1);
+  t.is(leader.highWatermark, 0);
+  t.deepEqual([anyChange, logChange], [1, 1], 'an append wakes both kinds');
+  off.forEach((u) => u());
+  // They come back and fetch: the high watermark moves, the leader's log does not.
+  off = subscribe();
+  c.isolated.delete(2);
+  c.isolated.delete(3);
+  await c.runUntil(() => leader.highWatermark === 1, 5_000, 'the high watermark reaches 1');
+  t.true(anyChange >= 2, `the high-watermark listener woke (${anyChange - 1} times)`);
+  t.is(logChange, 1, 'a listener on the log alone did not wake for the high watermark');
+  off.forEach((u) => u());
+  await c.close();
+});

@@ -393,14 +393,15 @@ export class ReplicaManager {
       }
       this.parkedFetches++;
       try {
-        await this.waitForChange(involved, remaining);
+        // A follower reads up to the log end: a high-watermark move alone does not give it bytes.
+        await this.waitForChange(involved, remaining, request.replicaId < 0);
       } finally {
         this.parkedFetches--;
       }
     }
   }
 
-  private waitForChange(replicas: readonly PartitionReplica[], timeoutMs: number): Promise<void> {
+  private waitForChange(replicas: readonly PartitionReplica[], timeoutMs: number, highWatermark: boolean): Promise<void> {
     const clock = this.options.clock;
     return new Promise((resolve) => {
       const unsubscribes: Array<() => void> = [];
@@ -411,7 +412,7 @@ export class ReplicaManager {
         resolve();
       };
       timers.push(clock.setTimeout(done, timeoutMs));
-      for (const r of replicas) unsubscribes.push(r.onChange(done));
+      for (const r of replicas) unsubscribes.push(r.onChange(done, highWatermark));
     });
   }
 

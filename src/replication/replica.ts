@@ -87,6 +87,8 @@ export class PartitionReplica {
   private produceWaiters: ProduceWaiter[] = [];
   /** Wakes long-polling fetches: called when the log end or the high watermark moves, or the role changes. */
   private readonly listeners = new Set<() => void>();
+  /** Listeners that only care about the log itself (follower fetches): a high-watermark move alone does not call them. */
+  private readonly logListeners = new Set<() => void>();
   /** Leader only: the latest appended batches, so fetches at the tail need no file read (tail-cache.ts). */
   private readonly tail: TailCache;
 
@@ -183,12 +185,20 @@ export class PartitionReplica {
     return run;
   }
 
-  onChange(fn: () => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
+  /**
+   * Calls `fn` on the next change of this replica: its log, its role or epoch, or (unless `highWatermark` is false)
+   * its high watermark. A follower's fetch reads up to the log end, so a high-watermark move alone gives it nothing to
+   * read; waking it would only run its read again, on the acks=all path, between the move and the produce answers.
+   */
+  onChange(fn: () => void, highWatermark = true): () => void {
+    const set = highWatermark ? this.listeners : this.logListeners;
+    set.add(fn);
+    return () => set.delete(fn);
   }
 
-  private notify(): void {
+  /** Wakes the listeners; `highWatermarkOnly` says only the high watermark moved. */
+  private notify(highWatermarkOnly = false): void {
+    if (!highWatermarkOnly && this.logListeners.size > 0) for (const fn of [...this.logListeners]) fn();
     for (const fn of [...this.listeners]) fn();
   }
 
@@ -245,6 +255,7 @@ export class PartitionReplica {
     this.host.roleChanged(this);
     this.notify();
     this.listeners.clear();
+    this.logListeners.clear();
   }
 
   private leaveLeadership(code: ErrorCode, message: string): void {
@@ -367,7 +378,7 @@ export class PartitionReplica {
         w.resolve(null);
       }
     }
-    this.notify();
+    this.notify(true);
   }
 
   /** The ISR shrank below min.insync.replicas after appends: the high watermark will not pass them (KIP-966). */
@@ -467,7 +478,7 @@ export class PartitionReplica {
     const next = Math.min(leaderHighWatermark, this.partitionLog.logEndOffset);
     if (next !== this.hw) {
       this.hw = Math.max(next, this.partitionLog.logStartOffset);
-      this.notify();
+      this.notify(true);
     }
   }
 
