@@ -32,6 +32,8 @@ export const segmentBytesDefault = 1024 * MiB;
 export const segmentBytesMin = 14;
 /** Bytes appended between two sparse offset-index entries (Kafka's index.interval.bytes). */
 export const indexIntervalBytes = 4 * KiB;
+/** Default preallocate.bytes: disk blocks a busy active segment keeps reserved past its data. */
+export const preallocateBytesDefault = 8 * MiB;
 
 // Cluster
 /** Nodes in one cluster. */

@@ -543,6 +543,11 @@ class SimFile implements DiskFile {
     this.inode.sync();
   }
 
+  /** The simulator's disk has no blocks to allocate ahead: a reservation is never made, so traces do not change. */
+  reserve(): boolean {
+    return false;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }

@@ -55,6 +55,7 @@ function fenceFile(file: DiskFile, alive: () => boolean): DiskFile {
     write: (data, position) => fenced(alive, () => file.write(data, position)),
     read: (position, length) => fenced(alive, () => file.read(position, length)),
     truncate: (size) => fenced(alive, () => file.truncate(size)),
+    reserve: (position, length) => alive() && file.reserve(position, length),
     sync: () => fenced(alive, () => file.sync()),
     datasync: () => fenced(alive, () => file.datasync()),
     close: () => fenced(alive, () => file.close()),

@@ -74,6 +74,7 @@ function fsyncDroppingDisk(disk: Disk): Disk {
         write: (data, position) => file.write(data, position),
         read: (position, length) => file.read(position, length),
         truncate: (size) => file.truncate(size),
+        reserve: (position, length) => file.reserve(position, length),
         sync: () => Promise.resolve(),
         datasync: () => Promise.resolve(),
         close: () => file.close(),

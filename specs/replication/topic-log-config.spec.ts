@@ -17,10 +17,10 @@ function alter(c: ReplicationCluster, type: 'topic' | 'cluster', name: string, o
 
 test('topic log config: a topic\'s overrides shape its logs on every replica from the start', async (t) => {
   const c = new ReplicationCluster();
-  await c.createTopic('t', [[1, 2, 3]], { 'segment.bytes': String(segmentBytesMin), 'retention.ms': '60000', 'max.message.bytes': '300', 'cleanup.policy': 'delete,compact' });
+  await c.createTopic('t', [[1, 2, 3]], { 'segment.bytes': String(segmentBytesMin), 'retention.ms': '60000', 'max.message.bytes': '300', 'cleanup.policy': 'delete,compact', 'preallocate.bytes': '0' });
   await c.createTopic('plain', [[1, 2, 3]]);
   for (const id of [1, 2, 3]) {
-    t.like(c.manager(id).replica('t', 0)!.partitionLog.config, { segmentBytes: segmentBytesMin, retentionMs: 60_000, maxMessageBytes: 300, cleanupPolicy: 'compact,delete' }, `broker ${id}`);
+    t.like(c.manager(id).replica('t', 0)!.partitionLog.config, { segmentBytes: segmentBytesMin, retentionMs: 60_000, maxMessageBytes: 300, cleanupPolicy: 'compact,delete', preallocateBytes: 0 }, `broker ${id}`);
     t.like(c.manager(id).replica('plain', 0)!.partitionLog.config, { segmentBytes: segmentBytesDefault, cleanupPolicy: 'delete' }, `broker ${id}: no override, the node's settings`);
   }
   const big = batch(['x'.repeat(400)]);

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createRealDisk, mapFsError } from '../../src/runtime/real/disk.js';
+import { fallocateAvailable } from '../../src/runtime/real/fallocate.js';
 import {
   DiskExistsError,
   DiskFullError,
@@ -200,4 +201,33 @@ test('disk: positions and lengths must be non-negative integers', async (t) => {
   await t.throwsAsync(file.write(bytes('a'), 1.5), { instanceOf: RangeError });
   await t.throwsAsync(file.truncate(-3), { instanceOf: RangeError });
   await file.close();
+});
+
+test('disk: reserve allocates blocks past the end without changing the size or the bytes; truncate to the size gives them back', async (t) => {
+  const root = await scratch(t);
+  const disk = createRealDisk(root);
+  const file = await disk.open('r.log', { create: true });
+  await file.append(bytes('hello'));
+  const host = path.join(root, 'r.log');
+  const blocks = async (): Promise<number> => (await fs.stat(host)).blocks;
+  const small = await blocks();
+  const reserveBytes = 4 * 1024 * 1024;
+  const started = file.reserve(5, reserveBytes);
+  t.is(started, fallocateAvailable, 'a reservation starts exactly where fallocate can be called');
+  if (started) {
+    // It runs in the background: wait (bounded) for the blocks to show up.
+    const deadline = Date.now() + 2_000;
+    while ((await blocks()) * 512 < reserveBytes && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    t.true((await blocks()) * 512 >= reserveBytes, `${(await blocks()) * 512} bytes allocated`);
+  }
+  t.is(file.size(), 5);
+  t.is((await fs.stat(host)).size, 5, 'the size on disk is unchanged');
+  t.is(text(await file.read(0, 100)), 'hello');
+  await file.write(bytes(' world'), 5);
+  t.is(text(await fs.readFile(host)), 'hello world', 'a write into the reserved range lands as written');
+  await file.truncate(file.size());
+  t.true((await blocks()) <= small + 8, `blocks given back: ${await blocks()} against ${small} before`);
+  await file.close();
+  t.false(file.reserve(0, 4096), 'a closed file reserves nothing');
+  t.throws(() => file.reserve(-1, 4096), { instanceOf: RangeError });
 });

@@ -2,7 +2,7 @@
 // and validated by one zod schema. Every value remembers where it came from, so `--print-config` can say so and a bad
 // value is reported with its key, its value, its source and what is allowed (exit status 2 in the entry point).
 import { z } from 'zod';
-import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, batchBytesMax, controllerHeartbeatIntervalMsDefault, controllerSessionTimeoutMsDefault } from '../limits.js';
+import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, preallocateBytesDefault, batchBytesMax, controllerHeartbeatIntervalMsDefault, controllerSessionTimeoutMsDefault } from '../limits.js';
 import type { LogLevel } from '../runtime/logger.js';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'derived';
@@ -133,6 +133,7 @@ const keySpecs = {
   'log.flush.interval.messages': { schema: intIn(1, Number.MAX_SAFE_INTEGER), allowed: 'a positive integer', doc: 'fsync after this many messages (default: rely on replication)' },
   'log.flush.interval.ms': { schema: intIn(-1, Number.MAX_SAFE_INTEGER), allowed: 'milliseconds, or -1 for never', doc: 'fsync at least this often (default: never; rely on replication)' },
   'message.max.bytes': { schema: intIn(0, batchBytesMax), allowed: `bytes from 0 to ${batchBytesMax}`, doc: 'the largest record batch accepted' },
+  'log.preallocate.bytes': { schema: intIn(0, 2 ** 31 - 1), allowed: 'bytes from 0 to 2147483647', doc: 'disk space a busy partition keeps reserved past its active segment\'s data, which makes appends cheaper (0: off)' },
   'controller.quorum.election.timeout.ms': { schema: intIn(10, 600_000), allowed: 'milliseconds from 10 to 600000', doc: 'Raft election timeout (randomised to [t, 2t))' },
   'controller.quorum.fetch.timeout.ms': { schema: intIn(10, 600_000), allowed: 'milliseconds from 10 to 600000', doc: 'a follower that hears nothing this long starts an election' },
   'controller.quorum.election.backoff.max.ms': { schema: intIn(1, 600_000), allowed: 'milliseconds from 1 to 600000', doc: 'cap of the exponential election back-off' },
@@ -170,6 +171,7 @@ const defaults: Partial<Record<ConfigKey, unknown>> = {
   'log.flush.interval.messages': Number.MAX_SAFE_INTEGER,
   'log.flush.interval.ms': -1,
   'message.max.bytes': maxMessageBytesDefault,
+  'log.preallocate.bytes': preallocateBytesDefault,
   'controller.quorum.election.timeout.ms': 1000,
   'controller.quorum.fetch.timeout.ms': 2000,
   'controller.quorum.election.backoff.max.ms': 1000,
@@ -205,6 +207,7 @@ export interface NodeConfig {
   flushIntervalMessages: number;
   flushIntervalMs: number;
   messageMaxBytes: number;
+  preallocateBytes: number;
   electionTimeoutMs: number;
   fetchTimeoutMs: number;
   electionBackoffMaxMs: number;
@@ -412,6 +415,7 @@ export function resolveConfig(layers: Array<Map<string, RawValue>>): ResolvedCon
     flushIntervalMessages: v['log.flush.interval.messages'] as number,
     flushIntervalMs: v['log.flush.interval.ms'] as number,
     messageMaxBytes: v['message.max.bytes'] as number,
+    preallocateBytes: v['log.preallocate.bytes'] as number,
     electionTimeoutMs: electionMs,
     fetchTimeoutMs: v['controller.quorum.fetch.timeout.ms'] as number,
     electionBackoffMaxMs: v['controller.quorum.election.backoff.max.ms'] as number,

@@ -56,6 +56,7 @@ function staticConfigsOf(config: NodeConfig): Map<string, string> {
     ['log.segment.bytes', String(config.segmentBytes)],
     ['log.roll.ms', String(config.segmentMs)],
     ['message.max.bytes', String(config.messageMaxBytes)],
+    ['log.preallocate.bytes', String(config.preallocateBytes)],
   ]);
 }
 
@@ -208,6 +209,7 @@ export async function startQuorum(config: NodeConfig, runtime: Runtime, advertis
       flushIntervalMessages: config.flushIntervalMessages,
       flushIntervalMs: unlimited(config.flushIntervalMs),
       maxMessageBytes: config.messageMaxBytes,
+      preallocateBytes: config.preallocateBytes,
     };
     // Controller calls carry the epoch of this broker's registration; before it has one there is nothing to send (the
     // controller's schema refuses -1 as INVALID_REQUEST, a permanent error for what is only a wait).

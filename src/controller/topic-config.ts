@@ -2,7 +2,7 @@
 // topic name rules. Every rejection is INVALID_CONFIG (or INVALID_TOPIC_EXCEPTION) naming the key, the value and what
 // is allowed. A topic's effective value resolves topic override → cluster dynamic config → static config → default.
 import { RaftlineError } from '../wire/errors.js';
-import { batchBytesMax, configValueBytesMax, maxMessageBytesDefault, segmentBytesDefault, segmentBytesMin, topicNameBytesMax } from '../limits.js';
+import { batchBytesMax, configValueBytesMax, maxMessageBytesDefault, preallocateBytesDefault, segmentBytesDefault, segmentBytesMin, topicNameBytesMax } from '../limits.js';
 import { configResourceKey, type MetadataImage } from './image.js';
 import type { ConfigResourceType } from './records.js';
 
@@ -61,6 +61,8 @@ export const topicConfigDefs: ReadonlyMap<string, ConfigDef> = new Map([
   def('min.insync.replicas', 'int', '1', integerIn(1, int32Max), 'min.insync.replicas'),
   def('unclean.leader.election.enable', 'boolean', 'false', booleanCheck, 'unclean.leader.election.enable'),
   def('max.message.bytes', 'int', String(maxMessageBytesDefault), integerIn(0, batchBytesMax), 'message.max.bytes'),
+  // Raftline's: disk space a busy partition keeps reserved past its active segment's data (docs/storage.md).
+  def('preallocate.bytes', 'int', String(preallocateBytesDefault), integerIn(0, int32Max), 'log.preallocate.bytes'),
   def('delete.retention.ms', 'long', String(24 * 3_600_000), integerIn(0, longMax), 'log.cleaner.delete.retention.ms'),
   def('min.compaction.lag.ms', 'long', '0', integerIn(0, longMax), 'log.cleaner.min.compaction.lag.ms'),
   def('file.delete.delay.ms', 'long', '60000', integerIn(0, longMax), 'log.segment.delete.delay.ms'),

@@ -50,6 +50,7 @@ export function topicLogConfig(image: MetadataImage, topic: string, base: Partia
   // A batch is at least its header: below that (Kafka allows 0) every batch is refused anyway.
   num('max.message.bytes', (n) => (out.maxMessageBytes = clamp(n, batchHeaderBytes, batchBytesMax)));
   num('delete.retention.ms', (n) => (out.deleteRetentionMs = n));
+  num('preallocate.bytes', (n) => (out.preallocateBytes = clamp(n, 0, segmentBytesMax)));
   const policy = dynamicValue(image, topic, 'cleanup.policy');
   if (policy !== undefined) out.cleanupPolicy = cleanupPolicyOf(policy);
   return out;

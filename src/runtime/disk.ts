@@ -19,8 +19,16 @@ export interface DiskFile {
   write(data: Uint8Array, position: number): Promise<void>;
   /** Reads up to `length` bytes at `position`; the result is shorter only at end of file. */
   read(position: number, length: number): Promise<Uint8Array>;
-  /** Cuts the file to `size` bytes. */
+  /** Cuts the file to `size` bytes (and frees blocks reserved past it). */
   truncate(size: number): Promise<void>;
+  /**
+   * Starts reserving disk blocks for `[position, position + length)` without changing the file's size or contents
+   * (fallocate with KEEP_SIZE), in the background: later writes there skip the file system's block allocation. A hint
+   * with no effect on what reads return or what survives a crash. Returns false when this disk cannot do it (the
+   * simulator's, a platform without fallocate, a file system that refused an earlier reservation). `truncate` to
+   * the current size gives the reserved blocks back.
+   */
+  reserve(position: number, length: number): boolean;
   /** fsync: data and metadata durable. */
   sync(): Promise<void>;
   /** fdatasync: data durable (and the size, when it changed). */

@@ -367,6 +367,7 @@ export class PartitionLog {
     let records = 0;
     for (const f of found) records += f.header.recordCount;
     invariant(this.logEndOffset === infos[infos.length - 1]!.lastOffset + 1, 'log end offset follows the last batch');
+    this.active().reserveAhead(this.config.preallocateBytes, this.config.segmentBytes);
     this.unflushedRecords += records;
     this.firstUnflushedMs ??= this.clock.now();
     if (
@@ -418,6 +419,7 @@ export class PartitionLog {
       this.segments.pop();
     } else {
       // Like Kafka, a rolled segment is flushed, so recovery after a crash only ever scans the active segment.
+      await old.releaseReserved();
       await this.syncGuarded(() => old.file.datasync());
       await old.saveIndexes();
     }
@@ -1059,6 +1061,7 @@ export class PartitionLog {
     const result = this.exclusive(async () => {
       this.stopMaintenance?.();
       if (!this.failure) {
+        await this.active().releaseReserved();
         await this.flushLocked();
         await this.active().saveIndexes();
         await this.saveRecoveryPoint();

@@ -84,6 +84,8 @@ export class Segment {
   private readonly offsetIndex = new SparseIndex();
   private readonly timeIndex = new SparseIndex();
   private bytesSinceIndexEntry = 0;
+  /** File position up to which disk blocks are reserved ahead of the data (reserveAhead); 0 when none are. */
+  private reservedEnd = 0;
   /** False after `releaseIndexes`: the indexes live only in their files until `ensureIndexes`. */
   private indexesLoaded = true;
   /** True while the index files on disk describe exactly the in-memory indexes (so they may be released). */
@@ -286,11 +288,36 @@ export class Segment {
     return this.file.read(position, Math.min(length, this.size - position));
   }
 
+  /**
+   * Keeps `chunk` bytes of disk blocks reserved past the end of the data, up to `limit` (segment.bytes), once the
+   * segment holds at least `chunk` bytes. Buffered writes into reserved blocks skip the file system's per-page block
+   * allocation: 1 MiB appends cost 20-25% less on ext4 (docs/storage.md, "The 1 MiB append, second look"). A segment
+   * that never grows to `chunk` reserves nothing, so idle partitions hold no extra space, and what lies reserved past
+   * the end is given back when the segment stops being the active one (releaseReserved). The next reservation starts
+   * when half a chunk is left, in the background, ahead of the writes that use it.
+   */
+  reserveAhead(chunk: number, limit: number): void {
+    const end = this.size;
+    if (chunk <= 0 || end < chunk || end + chunk / 2 <= this.reservedEnd) return;
+    const from = Math.max(this.reservedEnd, end);
+    const to = Math.min(end + chunk, limit);
+    if (to > from && this.file.reserve(from, to - from)) this.reservedEnd = to;
+  }
+
+  /** Gives back the blocks reserved past the data (before a roll's flush and on close). */
+  async releaseReserved(): Promise<void> {
+    const reserved = this.reservedEnd > this.size;
+    this.reservedEnd = 0;
+    if (reserved) await this.file.truncate(this.size);
+  }
+
   /** Cuts the segment to `position` (a batch boundary) and forgets index entries past it. */
   async truncateToPosition(position: number, nextOffset: number): Promise<void> {
     if (position > this.size) throw new Error(`segment invariant: truncate to ${position} past size ${this.size}`);
     this.requireIndexes();
     this.indexesSaved = false;
+    // The cut frees the blocks reserved past it too.
+    this.reservedEnd = 0;
     await this.file.truncate(position);
     this.offsetIndex.truncateToPosition(position);
     this.timeIndex.truncateToPosition(position);

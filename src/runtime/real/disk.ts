@@ -12,6 +12,7 @@ import * as fs from 'node:fs/promises';
 import { constants as fsConstants } from 'node:fs';
 import * as nodePath from 'node:path';
 import type { Disk, DiskFile, FileStat, OpenOptions } from '../disk.js';
+import { startFallocate } from './fallocate.js';
 import { dirName } from '../disk.js';
 import {
   DiskExistsError,
@@ -66,6 +67,10 @@ class RealFile implements DiskFile {
   private allTail: Promise<void> = settled;
   private pendingMutations = 0;
   private pendingAll = 0;
+  /** Reservations still running on the FFI thread (close waits for them, so the descriptor outlives them). */
+  private reserving: Promise<unknown> = settled;
+  /** False once the file system refused a reservation: this file makes no more. */
+  private reservable = startFallocate !== undefined;
 
   constructor(
     readonly path: string,
@@ -231,6 +236,17 @@ class RealFile implements DiskFile {
     }, true);
   }
 
+  reserve(position: number, length: number): boolean {
+    assertPosition('position', position);
+    assertPosition('length', length);
+    if (!this.reservable || startFallocate === undefined || this.closed || this.readOnly || this.failure !== undefined || length === 0) return false;
+    const started = startFallocate(this.handle.fd, position, length).then((ok) => {
+      if (!ok) this.reservable = false;
+    });
+    this.reserving = Promise.all([this.reserving, started]);
+    return true;
+  }
+
   sync(): Promise<void> {
     if (this.closed) return Promise.reject(new DiskIoError(this.path, 'sync on a closed file'));
     return this.mutate(async () => {
@@ -258,6 +274,7 @@ class RealFile implements DiskFile {
     this.closed = true;
     return this.mutate(async () => {
       try {
+        await this.reserving;
         await this.handle.close();
       } catch (error) {
         throw mapFsError(error, this.path);
