@@ -1061,7 +1061,8 @@ export class PartitionLog {
     const result = this.exclusive(async () => {
       this.stopMaintenance?.();
       if (!this.failure) {
-        await this.active().releaseReserved();
+        // Only space is at stake: a failure to give it back must not keep the log from flushing and closing.
+        await this.active().releaseReserved().catch((err: unknown) => this.log.warn({ err: String(err) }, 'could not give back reserved segment space'));
         await this.flushLocked();
         await this.active().saveIndexes();
         await this.saveRecoveryPoint();
