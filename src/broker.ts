@@ -6,6 +6,7 @@ import { ConfigError, describeKeys, fromEnvironment, parseJsonConfig, parsePrope
 import { applyGcTuning } from './broker/gc-tuning.js';
 import { startNode } from './broker/node.js';
 import { createRealRuntime, realClock } from './runtime/real/index.js';
+import { tuneMalloc } from './runtime/real/malloc.js';
 
 function fail(message: string): never {
   process.stderr.write(`raftline broker: ${message}\n`);
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
   applyGcTuning({ incrementalMarking: config.gcIncrementalMarking });
   const runtime = createRealRuntime({ nodeId: config.nodeId, dataDir: config.dataDir, logLevel: config.logLevel });
   const log = runtime.log;
+  const malloc = tuneMalloc(config.mallocTrimThresholdBytes);
+  if (malloc.applied) log.info({ trimThresholdBytes: malloc.trimThresholdBytes, mmapThresholdBytes: malloc.mmapThresholdBytes }, 'malloc thresholds fixed');
+  else log.info({ reason: malloc.reason }, 'malloc thresholds left to glibc');
   const node = await startNode(config, runtime);
 
   let stopping = false;

@@ -34,6 +34,8 @@ export const segmentBytesMin = 14;
 export const indexIntervalBytes = 4 * KiB;
 /** Default preallocate.bytes: disk blocks a busy active segment keeps reserved past its data. */
 export const preallocateBytesDefault = 8 * MiB;
+/** malloc.trim.threshold.bytes: freed memory a broker keeps for reuse before glibc gives it back (src/runtime/real/malloc.ts). */
+export const mallocTrimThresholdBytesDefault = 128 * MiB;
 
 // Cluster
 /** Nodes in one cluster. */

@@ -2,7 +2,7 @@
 // and validated by one zod schema. Every value remembers where it came from, so `--print-config` can say so and a bad
 // value is reported with its key, its value, its source and what is allowed (exit status 2 in the entry point).
 import { z } from 'zod';
-import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, preallocateBytesDefault, batchBytesMax, controllerHeartbeatIntervalMsDefault, controllerSessionTimeoutMsDefault } from '../limits.js';
+import { nodesMax, segmentBytesDefault, segmentBytesMin, maxMessageBytesDefault, preallocateBytesDefault, mallocTrimThresholdBytesDefault, batchBytesMax, controllerHeartbeatIntervalMsDefault, controllerSessionTimeoutMsDefault } from '../limits.js';
 import type { LogLevel } from '../runtime/logger.js';
 
 export type ConfigSource = 'default' | 'file' | 'env' | 'flag' | 'derived';
@@ -146,6 +146,11 @@ const keySpecs = {
     allowed: 'true or false',
     doc: 'whether V8 may start incremental major GCs (off: a broker\'s small heap is marked only when it is full; see docs/performance.md)',
   },
+  'malloc.trim.threshold.bytes': {
+    schema: intIn(0, 2 ** 31 - 1),
+    allowed: 'bytes from 0 to 2147483647',
+    doc: 'freed memory the process keeps for reuse before glibc returns it to the kernel; fixing it saves re-faulting read buffers (0: glibc\'s adaptive default; docs/storage.md)',
+  },
 } satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof keySpecs;
@@ -181,6 +186,7 @@ const defaults: Partial<Record<ConfigKey, unknown>> = {
   'request.timeout.ms': 30_000,
   'shutdown.timeout.ms': 5_000,
   'gc.incremental.marking': false,
+  'malloc.trim.threshold.bytes': mallocTrimThresholdBytesDefault,
 };
 
 /** The validated, typed configuration of one node. */
@@ -217,6 +223,8 @@ export interface NodeConfig {
   shutdownTimeoutMs: number;
   /** gc.incremental.marking: applied to the process by the entry point (src/broker/gc-tuning.ts), not by startNode. */
   gcIncrementalMarking: boolean;
+  /** malloc.trim.threshold.bytes: applied to the process by the entry point (src/runtime/real/malloc.ts); 0 leaves glibc's. */
+  mallocTrimThresholdBytes: number;
 }
 
 /** One raw value and where it came from. */
@@ -424,6 +432,7 @@ export function resolveConfig(layers: Array<Map<string, RawValue>>): ResolvedCon
     requestTimeoutMs: v['request.timeout.ms'] as number,
     shutdownTimeoutMs: v['shutdown.timeout.ms'] as number,
     gcIncrementalMarking: v['gc.incremental.marking'] as boolean,
+    mallocTrimThresholdBytes: v['malloc.trim.threshold.bytes'] as number,
   };
 
   const effective = configKeyNames.map((key) => {

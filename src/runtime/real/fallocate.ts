@@ -4,8 +4,7 @@
 // `startFallocate` is undefined and reservations are simply not made: they only make writes cheaper, never different.
 //
 // The call runs on koffi's worker thread (`.async`), not on the event loop: on a busy ext4 journal it may wait.
-import { createRequire } from 'node:module';
-import { platform } from 'node:os';
+import { libcFunction } from './libc.js';
 
 /** FALLOC_FL_KEEP_SIZE: allocate blocks but leave the file's size (and so its contents as read) unchanged. */
 const fallocKeepSize = 0x01;
@@ -14,17 +13,7 @@ interface AsyncCall {
   async(fd: number, mode: number, offset: number, length: number, done: (err: unknown, result: number) => void): void;
 }
 
-function load(): AsyncCall | undefined {
-  if (platform() !== 'linux') return undefined;
-  try {
-    const koffi = createRequire(import.meta.url)('koffi') as { load(name: string): { func(signature: string): AsyncCall } };
-    return koffi.load('libc.so.6').func('int fallocate(int fd, int mode, int64_t offset, int64_t len)');
-  } catch {
-    return undefined;
-  }
-}
-
-const fallocate = load();
+const fallocate = libcFunction<AsyncCall>('int fallocate(int fd, int mode, int64_t offset, int64_t len)');
 
 /** Whether this process can reserve blocks at all (reported by the storage bench). */
 export const fallocateAvailable = fallocate !== undefined;
